@@ -1,0 +1,2 @@
+class DatasetError(RuntimeError):
+    """A data source is missing or not what it should be; one line says which."""

@@ -1,0 +1,2 @@
+class ModelError(RuntimeError):
+    """The model cannot be built, trained, loaded or published; one line says why."""

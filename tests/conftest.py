@@ -1,0 +1,56 @@
+"""Fixtures shared by the whole suite."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def shared_data_dir() -> Path:
+    """../shared/data beside the project (dev and CI only; absent on a user's clone)."""
+    return Path(os.environ.get("SHARED_DATA", ROOT.parent / "shared" / "data")).resolve()
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    path = shared_data_dir()
+    if not path.is_dir():
+        pytest.skip(f"needs the development data folder {path} (absent on a fresh clone)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def cifake_zip(shared_data) -> Path:
+    path = shared_data / "cifake.zip"
+    if not path.is_file():
+        pytest.skip(f"needs {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def webscrape_dir(shared_data) -> Path:
+    path = shared_data / "webscrape"
+    if not path.is_dir():
+        pytest.skip(f"needs {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def chromium_available() -> None:
+    missing = [b for b in ("chromium", "chromedriver") if shutil.which(b) is None]
+    if missing:
+        pytest.skip(f"needs {' and '.join(missing)} (make test installs them with apt-get)")
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    """Where tests leave things worth a look (screenshots); kept after the run."""
+    path = ROOT / "test-output"
+    path.mkdir(exist_ok=True)
+    return path
