@@ -90,6 +90,8 @@ def decode_image(
         raise ImageError(describe_non_image(data))
     try:
         with warnings.catch_warnings():
+            # Pillow warns about odd metadata in files it still decodes: noise here.
+            warnings.simplefilter("ignore", UserWarning)
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=FORMATS)
             width, height = image.size

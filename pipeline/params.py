@@ -86,9 +86,7 @@ class Preprocess:
 
 @dataclass(frozen=True)
 class Train:
-    architecture: str = _one_of(
-        "cnn4", "inceptionv3", "resnet50", "efficientnetb0", default="cnn4"
-    )
+    architecture: str = _one_of("cnn4", "inceptionv3", "resnet50", "efficientnetb0", default="cnn4")
     filters: list[int] = field(default_factory=lambda: [32, 64, 128, 256])
     dense: list[int] = field(default_factory=lambda: [128])
     dropout: float = _fraction(0.25)
@@ -256,6 +254,9 @@ def _kind(value) -> str:
 
 
 def _article(word: str) -> str:
-    return {"int": "an integer", "float": "a number", "bool": "true or false", "str": "a string"}.get(
-        word, f"a {word}"
-    )
+    return {
+        "int": "an integer",
+        "float": "a number",
+        "bool": "true or false",
+        "str": "a string",
+    }.get(word, f"a {word}")
