@@ -1,0 +1,96 @@
+"""Fingerprints of pictures, shared by the scraper and the merge stage.
+
+- `pixel_sha256`: exact duplicates are the same *pixels*, whatever file wraps them
+  (a PNG and a lossless WebP of one picture are one picture).
+- `perceptual_hash`: imagehash's DCT hash (pHash, 64 bits), stored as a 16-digit hex
+  string; near duplicates (re-encoded, resized, lightly edited) differ in a few bits.
+- `NearDuplicateIndex`: which stored hashes lie within a Hamming distance of a new
+  one, without comparing against all of them (pigeonhole on hash chunks).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+
+import imagehash
+import numpy as np
+from PIL import Image
+
+HASH_BITS = 64
+
+
+def file_sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def pixel_sha256(rgb: np.ndarray) -> str:
+    """sha256 over the shape and the RGB bytes of a decoded picture."""
+    digest = hashlib.sha256(repr(rgb.shape).encode())
+    digest.update(np.ascontiguousarray(rgb, dtype=np.uint8).tobytes())
+    return digest.hexdigest()
+
+
+def perceptual_hash(rgb: np.ndarray) -> str:
+    """imagehash.phash of an RGB array, as 16 hex digits."""
+    return str(imagehash.phash(Image.fromarray(rgb)))
+
+
+def hamming(a: str, b: str) -> int:
+    return (int(a, 16) ^ int(b, 16)).bit_count()
+
+
+class NearDuplicateIndex:
+    """Hashes added so far, searchable for those within `max_distance` bits of a query.
+
+    Split the 64 bits into max_distance + 1 chunks: two hashes that differ in at most
+    max_distance bits agree exactly on at least one chunk (pigeonhole), so only the
+    hashes sharing a chunk value with the query are compared bit by bit.
+    """
+
+    def __init__(self, max_distance: int):
+        if max_distance < 0:
+            raise ValueError("max_distance must be >= 0")
+        self.max_distance = max_distance
+        chunks = min(max_distance + 1, HASH_BITS)
+        bounds = np.linspace(0, HASH_BITS, chunks + 1).astype(int)
+        self._chunks = [
+            (int(lo), (1 << int(hi - lo)) - 1) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
+        ]
+        self._buckets: list[dict[int, list[int]]] = [defaultdict(list) for _ in self._chunks]
+        self._values: list[int] = []
+        self.keys: list[object] = []
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def _parts(self, value: int):
+        return [(value >> shift) & mask for shift, mask in self._chunks]
+
+    def add(self, phash: str, key: object = None) -> None:
+        value = int(phash, 16)
+        position = len(self._values)
+        self._values.append(value)
+        self.keys.append(key)
+        for bucket, part in zip(self._buckets, self._parts(value), strict=True):
+            bucket[part].append(position)
+
+    def find(self, phash: str) -> list[tuple[object, int]]:
+        """(key, distance) of every stored hash within max_distance, nearest first."""
+        value = int(phash, 16)
+        seen: set[int] = set()
+        found = []
+        for bucket, part in zip(self._buckets, self._parts(value), strict=True):
+            for position in bucket.get(part, ()):
+                if position in seen:
+                    continue
+                seen.add(position)
+                distance = (self._values[position] ^ value).bit_count()
+                if distance <= self.max_distance:
+                    found.append((self.keys[position], distance))
+        found.sort(key=lambda item: item[1])
+        return found
+
+    def nearest(self, phash: str) -> tuple[object, int] | None:
+        found = self.find(phash)
+        return found[0] if found else None
