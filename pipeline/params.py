@@ -89,7 +89,11 @@ class Train:
     architecture: str = _one_of("cnn4", "inceptionv3", "resnet50", "efficientnetb0", default="cnn4")
     filters: list[int] = field(default_factory=lambda: [32, 64, 128, 256])
     dense: list[int] = field(default_factory=lambda: [128])
-    dropout: float = _fraction(0.25)
+    convs_per_block: int = field(default=1, metadata={"min": 1, "max": 3})
+    dropout: float = _fraction(0.25)  # before each dense layer of the head
+    # after each conv block; with batch_norm it shifts the variance the next block's
+    # batch norm sees between training and inference, so keep it low there
+    block_dropout: float = _fraction(0.0)
     batch_norm: bool = True
     ela: bool = False
     weights: str = _one_of("imagenet", "none", default="imagenet")
@@ -98,6 +102,9 @@ class Train:
     epochs: int = _at_least(1, 12)
     batch_size: int = _at_least(1, 128)
     learning_rate: float = field(default=0.002, metadata={"min": 1e-7, "max": 1.0})
+    weight_decay: float = field(default=0.0001, metadata={"min": 0.0, "max": 1.0})
+    # cosine: one epoch of linear warm-up, then cosine decay to zero over train.epochs
+    schedule: str = _one_of("constant", "cosine", default="cosine")
     patience: int = _at_least(1, 3)
     augment: bool = True
     strategy: str = _one_of("default", "mirrored", "multi_worker", default="default")

@@ -1,0 +1,232 @@
+"""Classify pictures from the shell with the published model.
+
+    python -m model.predict [--model DIR] [--json | --csv] PATH...
+
+PATH is a file (tried whatever its name) or a folder (searched recursively for
+image extensions). One line per picture: path, p_real, label, milliseconds. A bad
+file prints one error line (stderr; an error row with --json/--csv) and the rest go
+on. Exit code 0 if every picture was classified, 1 if any failed, 2 if the model
+cannot be loaded. Pictures are decoded one by one and sent to the model in batches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from dataset.imaging import MAX_BYTES, ImageError, load_image
+
+EXTENSIONS = {".jpg", ".jpeg", ".jfif", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
+FIELDS = ("path", "p_real", "label", "verdict", "milliseconds", "error")
+BATCH = 256
+
+
+@dataclass
+class Row:
+    path: str
+    p_real: float | None = None
+    label: str | None = None
+    verdict: str | None = None
+    milliseconds: float | None = None
+    error: str | None = None
+
+
+def find_images(paths: Iterable[str]) -> Iterator[tuple[str, str | None]]:
+    """(path, problem): files as given, folders expanded (sorted, image extensions only)."""
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            found = sorted(
+                p for p in path.rglob("*") if p.suffix.lower() in EXTENSIONS and p.is_file()
+            )
+            if not found:
+                yield given, "no image files in this folder"
+            for p in found:
+                yield str(p), None
+        elif path.is_file():
+            yield given, None
+        else:
+            yield given, "no such file or folder"
+
+
+def read_pixels(path: str, size: int, max_bytes: int = MAX_BYTES):
+    """The model's pixels of one file; ImageError or OSError with a one-line reason."""
+    # Check the size before reading, so a huge file is never pulled into memory.
+    length = os.path.getsize(path)
+    if length > max_bytes:
+        raise ImageError(f"file too large ({length:,} bytes > {max_bytes:,})")
+    with open(path, "rb") as f:
+        return load_image(f.read(), size, max_bytes=max_bytes)
+
+
+def classify(predictor, paths: Iterable[str], batch_size: int = BATCH) -> Iterator[Row]:
+    """Rows in input order; a picture's milliseconds = its decoding + its share of the batch."""
+    import numpy as np
+
+    pending: list[tuple[Row, np.ndarray, float]] = []
+
+    def flush():
+        if not pending:
+            return
+        start = time.perf_counter()
+        p_real = predictor.predict_pixels(np.stack([pixels for _, pixels, _ in pending]))
+        share = (time.perf_counter() - start) * 1000 / len(pending)
+        for (row, _, decode_ms), p in zip(pending, p_real, strict=True):
+            done = predictor.prediction(float(p), decode_ms + share)
+            row.p_real, row.label, row.verdict = done.p_real, done.label, done.verdict
+            row.milliseconds = done.milliseconds
+        pending.clear()
+
+    queue: list[Row] = []  # rows waiting for their batch, to keep the output in order
+    for path, problem in find_images(paths):
+        row = Row(path, error=problem)
+        queue.append(row)
+        if problem is None:
+            start = time.perf_counter()
+            try:
+                pixels = read_pixels(path, predictor.size)
+            except ImageError as e:
+                row.error = str(e)
+            except OSError as e:
+                row.error = f"cannot read ({e.strerror or type(e).__name__})"
+            else:
+                pending.append((row, pixels, (time.perf_counter() - start) * 1000))
+        if len(pending) >= batch_size:
+            flush()
+            yield from queue
+            queue.clear()
+    flush()
+    yield from queue
+
+
+# --- output ---
+
+
+class TextOutput:
+    def __init__(self, out, err):
+        self.out, self.err = out, err
+
+    def row(self, row: Row):
+        if row.error:
+            print(f"{row.path}: error: {row.error}", file=self.err, flush=True)
+        else:
+            print(
+                f"{row.path}\t{row.p_real:.4f}\t{row.label}\t{row.milliseconds:.1f} ms",
+                file=self.out,
+            )
+
+    def close(self):
+        pass
+
+
+class CsvOutput:
+    def __init__(self, out, err):
+        self.writer = csv.DictWriter(out, FIELDS, lineterminator="\n")
+        self.writer.writeheader()
+
+    def row(self, row: Row):
+        self.writer.writerow(_rounded(row))
+
+    def close(self):
+        pass
+
+
+class JsonOutput:
+    """One JSON array, written row by row so a long run streams."""
+
+    def __init__(self, out, err):
+        self.out, self.first = out, True
+        out.write("[")
+
+    def row(self, row: Row):
+        self.out.write(("\n " if self.first else ",\n ") + json.dumps(_rounded(row)))
+        self.first = False
+
+    def close(self):
+        self.out.write("\n]\n" if not self.first else "]\n")
+
+
+def _rounded(row: Row) -> dict:
+    values = dict(row.__dict__)
+    if row.p_real is not None:
+        values["p_real"] = round(row.p_real, 6)
+        values["milliseconds"] = round(row.milliseconds, 3)
+    return values
+
+
+# --- command ---
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m model.predict",
+        description="Is each picture real or AI-generated? (p_real: 1 = real photograph)",
+    )
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
+    parser.add_argument(
+        "--model",
+        metavar="DIR",
+        default=None,
+        help="model folder (default: $REALORAI_MODEL_DIR, else published/)",
+    )
+    form = parser.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="one JSON array of rows")
+    form.add_argument("--csv", action="store_true", help="CSV with a header row")
+    parser.add_argument("--batch-size", type=int, default=BATCH, help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def main(argv=None, out=None, err=None) -> int:
+    args = parse_args(argv)
+    out, err = out or sys.stdout, err or sys.stderr
+    serve = _import_serve()
+    from pipeline.params import ParamsError
+
+    try:
+        predictor = serve.Predictor.load(args.model)  # the uncertain band from params.yaml
+    except (serve.ModelError, ParamsError) as e:
+        print(f"error: {e}", file=err)
+        return 2
+    output = (JsonOutput if args.json else CsvOutput if args.csv else TextOutput)(out, err)
+    failed = 0
+    for row in classify(predictor, args.paths, max(1, args.batch_size)):
+        failed += row.error is not None
+        output.row(row)
+    output.close()
+    out.flush()
+    return 1 if failed else 0
+
+
+def _import_serve():
+    """Import model.serve (and TensorFlow) with C-level start-up chatter kept off stderr.
+
+    TensorFlow's native libraries print INFO lines at load time, before
+    TF_CPP_MIN_LOG_LEVEL is consulted; stderr here carries one line per bad picture.
+    Python errors are unaffected: they are raised after stderr is restored.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if "tensorflow" in sys.modules:
+        import model.serve as serve
+
+        return serve
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import model.serve as serve
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+    return serve
+
+
+if __name__ == "__main__":
+    sys.exit(main())

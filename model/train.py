@@ -1,0 +1,166 @@
+"""Fit a model on the prepared splits: tf.data, seeds, early stopping, dvclive metrics."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from model.build import build_model, check_size
+from model.data import (
+    PREPARED,
+    Split,
+    class_weight,
+    eval_dataset,
+    load_meta,
+    load_split,
+    training_dataset,
+)
+from model.errors import ModelError
+
+MODEL_DIR = Path("data/model")
+LIVE_DIR = Path("reports/train")
+
+
+def strategy_for(name: str) -> tf.distribute.Strategy:
+    """train.strategy -> a tf.distribute strategy (the model is built in its scope)."""
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()  # all local GPUs, or the CPU without any
+    if name == "multi_worker":
+        # Reads the cluster and this worker's task from the TF_CONFIG environment variable.
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def optimizer_for(params, steps_per_epoch: int) -> keras.optimizers.Optimizer:
+    """AdamW; with schedule cosine, one epoch of linear warm-up then cosine decay to 0."""
+    rate = params.learning_rate
+    if params.schedule == "cosine":
+        warmup = steps_per_epoch if params.epochs > 1 else 0
+        rate = keras.optimizers.schedules.CosineDecay(
+            initial_learning_rate=0.0 if warmup else params.learning_rate,
+            decay_steps=max(1, params.epochs * steps_per_epoch - warmup),
+            warmup_target=params.learning_rate if warmup else None,
+            warmup_steps=warmup,
+        )
+    return keras.optimizers.AdamW(learning_rate=rate, weight_decay=params.weight_decay)
+
+
+class LiveMetrics(keras.callbacks.Callback):
+    """Per-epoch metrics to dvclive (one step per epoch) and the training speed."""
+
+    def __init__(self, live, images_per_epoch: int):
+        super().__init__()
+        self.live, self.images = live, images_per_epoch
+        self.seconds = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        elapsed = time.perf_counter() - self.started
+        self.seconds += elapsed
+        for name, value in (logs or {}).items():
+            self.live.log_metric(_metric_name(name), float(value))
+        self.live.log_metric("images_per_second", self.images / elapsed)
+        self.live.next_step()
+
+
+def _metric_name(keras_name: str) -> str:
+    # dvclive plots one file per metric; keep train and val curves apart by folder.
+    if keras_name.startswith("val_"):
+        return f"val/{keras_name[4:]}"
+    if keras_name == "learning_rate":
+        return keras_name
+    return f"train/{keras_name}"
+
+
+def train(params, prepared: Path | str = PREPARED, out_dir: Path | str = MODEL_DIR, live=None):
+    """Train, save out_dir/model.keras, history.json and training.json; return the summary."""
+    keras.utils.set_random_seed(params.seed)
+    train_split, val_split = load_split("train", prepared), load_split("val", prepared)
+    meta = load_meta(prepared)
+    size = _image_size(train_split, val_split, meta)
+    weights = class_weight(meta)
+
+    strategy = strategy_for(params.strategy)
+    steps = max(1, len(train_split) // params.batch_size)
+    with strategy.scope():
+        model = build_model(params, size)
+        check_size(model)
+        model.compile(
+            optimizer=optimizer_for(params, steps),
+            loss=keras.losses.BinaryCrossentropy(),
+            metrics=[
+                keras.metrics.BinaryAccuracy(name="accuracy"),
+                keras.metrics.AUC(name="auc"),
+            ],
+        )
+    fit_data = training_dataset(
+        train_split, params.batch_size, augment=params.augment, ela=params.ela, seed=params.seed
+    )
+    val_data = eval_dataset(val_split, max(params.batch_size, 512), ela=params.ela)
+
+    timing = LiveMetrics(live, steps * params.batch_size) if live else None
+    callbacks = [
+        keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=params.patience, restore_best_weights=True
+        ),
+        *([timing] if timing else []),
+    ]
+    started = time.perf_counter()
+    history = model.fit(
+        fit_data,
+        validation_data=val_data,
+        epochs=params.epochs,
+        class_weight=weights,
+        shuffle=False,  # the dataset shuffles itself each epoch
+        callbacks=callbacks,
+        verbose=2,
+    )
+    seconds = time.perf_counter() - started
+    epochs_run = len(history.history.get("loss", []))
+    fit_seconds = timing.seconds if timing else seconds
+    summary = {
+        "epochs_run": epochs_run,
+        "best_epoch": _best_epoch(history.history),
+        "seconds": round(seconds, 1),
+        "images_per_second": round(epochs_run * steps * params.batch_size / fit_seconds, 1),
+        "train_images": len(train_split),
+        "val_images": len(val_split),
+        "image_size": size,
+        "parameters": model.count_params(),
+        "class_weight": weights,
+        "strategy": params.strategy,
+        "params": asdict(params),
+    }
+    _save(model, history.history, summary, Path(out_dir))
+    return summary
+
+
+def _image_size(train_split: Split, val_split: Split, meta: dict) -> int:
+    size = train_split.x.shape[1]
+    if val_split.x.shape[1] != size:
+        raise ModelError(f"train pictures are {size}px but val pictures {val_split.x.shape[1]}px")
+    if meta.get("image_size") not in (None, size):
+        raise ModelError(f"meta.json says image_size {meta['image_size']}, the arrays are {size}")
+    return size
+
+
+def _best_epoch(history: dict) -> int | None:
+    losses = history.get("val_loss") or []
+    finite = [(v, i) for i, v in enumerate(losses) if math.isfinite(v)]
+    return min(finite)[1] + 1 if finite else None
+
+
+def _save(model: keras.Model, history: dict, summary: dict, out_dir: Path) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.save(out_dir / "model.keras")
+    rows = {k: [float(v) for v in values] for k, values in history.items()}
+    (out_dir / "history.json").write_text(json.dumps(rows, indent=1) + "\n")
+    (out_dir / "training.json").write_text(json.dumps(summary, indent=1) + "\n")
