@@ -1,0 +1,114 @@
+"""Start the browser the scraper drives: local headless Chromium or a Selenium Grid.
+
+Selenium Manager is kept offline: the Chromium and chromedriver binaries are
+given explicitly, so nothing is looked up or downloaded at start-up.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from scraper.errors import ScrapeError
+
+CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome")
+CHROMEDRIVER_CANDIDATES = ("/usr/bin/chromedriver", "chromedriver")
+INSTALL_HINT = "apt-get install chromium chromium-driver, or set scrape.webdriver_url"
+
+CHROME_ARGS = (
+    "--headless=new",
+    "--no-sandbox",  # containers and CI run as root without user namespaces
+    "--disable-dev-shm-usage",  # /dev/shm is 64 MB in Docker; Chromium crashes on it
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--window-size=1280,1000",
+    "--lang=en-US",
+)
+
+
+def start_browser(
+    webdriver_url: str | None = None, *, page_timeout_s: float = 20, profile_dir=None
+):
+    """A WebDriver: Chromium on this machine, or the Grid at `webdriver_url`.
+
+    A fresh temporary profile (no cookies, no cache) is made for a local browser
+    unless `profile_dir` is given; a temporary one is deleted when the driver quits.
+    Raises ScrapeError with one line saying what to do when no browser can start.
+    """
+    os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager must not go online
+    from selenium import webdriver
+
+    options = webdriver.ChromeOptions()
+    for arg in CHROME_ARGS:
+        options.add_argument(arg)
+    if webdriver_url:
+        driver = _remote(webdriver, webdriver_url, options)
+    else:
+        driver = _local(webdriver, options, profile_dir)
+    driver.set_page_load_timeout(page_timeout_s)
+    driver.set_script_timeout(page_timeout_s)
+    return driver
+
+
+def _remote(webdriver, url: str, options):
+    try:
+        return webdriver.Remote(command_executor=url, options=options)
+    except Exception as e:  # noqa: BLE001 - urllib3, WebDriver and socket errors alike
+        reason = str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
+        raise ScrapeError(
+            f"cannot start a browser through the WebDriver at {url} ({reason}); "
+            "check scrape.webdriver_url, or unset it to use local Chromium"
+        ) from None
+
+
+def _local(webdriver, options, profile_dir):
+    from selenium.webdriver.chrome.service import Service
+
+    chromium = _find(CHROMIUM_CANDIDATES)
+    chromedriver = _find(CHROMEDRIVER_CANDIDATES)
+    if chromium is None or chromedriver is None:
+        missing = "Chromium" if chromium is None else "chromedriver"
+        raise ScrapeError(f"{missing} is not installed: {INSTALL_HINT}")
+    temporary = profile_dir is None
+    profile = Path(tempfile.mkdtemp(prefix="scraper-profile-")) if temporary else Path(profile_dir)
+    options.binary_location = chromium
+    options.add_argument(f"--user-data-dir={profile}")
+    try:
+        driver = webdriver.Chrome(service=Service(chromedriver), options=options)
+    except Exception as e:  # noqa: BLE001 - a browser that will not start, whatever the cause
+        if temporary:
+            shutil.rmtree(profile, ignore_errors=True)
+        reason = str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
+        raise ScrapeError(f"Chromium did not start ({reason}): {INSTALL_HINT}") from None
+    driver.profile_dir = profile
+    if temporary:
+        _delete_on_quit(driver, profile)
+    return driver
+
+
+def _delete_on_quit(driver, profile: Path) -> None:
+    """Make driver.quit() also delete the temporary profile (cookies, cache: megabytes)."""
+    quit_browser = driver.quit
+
+    def quit_and_clean():
+        try:
+            quit_browser()
+        finally:
+            shutil.rmtree(profile, ignore_errors=True)
+
+    driver.quit = quit_and_clean
+
+
+def _find(candidates) -> str | None:
+    for name in candidates:
+        if os.path.isabs(name):
+            if os.access(name, os.X_OK):
+                return name
+        elif found := shutil.which(name):
+            return found
+    return None
