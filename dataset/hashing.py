@@ -15,9 +15,11 @@ from collections import defaultdict
 
 import imagehash
 import numpy as np
+import scipy.fftpack
 from PIL import Image
 
 HASH_BITS = 64
+PHASH_SIZE, PHASH_FACTOR = 8, 4  # imagehash.phash defaults: 8x8 bits from a 32x32 DCT
 
 
 def file_sha256(data: bytes) -> str:
@@ -33,7 +35,37 @@ def pixel_sha256(rgb: np.ndarray) -> str:
 
 def perceptual_hash(rgb: np.ndarray) -> str:
     """imagehash.phash of an RGB array, as 16 hex digits."""
-    return str(imagehash.phash(Image.fromarray(rgb)))
+    return perceptual_hashes([rgb])[0]
+
+
+def perceptual_hashes(rgbs) -> list[str]:
+    """`perceptual_hash` of many RGB arrays at once: the same strings, faster.
+
+    The steps of imagehash.phash (4.3.2) exactly: Pillow's grey conversion and
+    Lanczos resize to 32x32 per picture, then scipy.fftpack's DCT, the median of
+    the 8x8 low frequencies and the hex digits, done for the whole batch at once
+    (imagehash's per-picture DCT calls and bit-string formatting cost more than
+    the rest of the work on small pictures; tests compare against imagehash).
+    """
+    side = PHASH_SIZE * PHASH_FACTOR
+    grey = np.empty((len(rgbs), side, side), dtype=np.uint8)
+    if not len(grey):
+        return []
+    direct = [i for i, rgb in enumerate(rgbs) if rgb.shape == (side, side, 3)]
+    if direct:
+        # Already 32x32 (CIFAKE): Pillow's resize would return a copy, and its
+        # RGB -> L conversion is this fixed-point formula (tests check every colour).
+        rgb = np.stack([rgbs[i] for i in direct]).astype(np.uint32)
+        luma = rgb[..., 0] * 19595 + rgb[..., 1] * 38470 + rgb[..., 2] * 7471 + 0x8000
+        grey[direct] = (luma >> 16).astype(np.uint8)
+    for i, rgb in enumerate(rgbs):
+        if rgb.shape != (side, side, 3):
+            image = Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8))
+            grey[i] = np.asarray(image.convert("L").resize((side, side), imagehash.ANTIALIAS))
+    dct = scipy.fftpack.dct(scipy.fftpack.dct(grey, axis=1), axis=2)
+    low = dct[:, :PHASH_SIZE, :PHASH_SIZE].reshape(len(grey), -1)
+    bits = low > np.median(low, axis=1, keepdims=True)
+    return [row.tobytes().hex() for row in np.packbits(bits, axis=1)]
 
 
 def hamming(a: str, b: str) -> int:
@@ -55,7 +87,8 @@ class NearDuplicateIndex:
         chunks = min(max_distance + 1, HASH_BITS)
         bounds = np.linspace(0, HASH_BITS, chunks + 1).astype(int)
         self._chunks = [
-            (int(lo), (1 << int(hi - lo)) - 1) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
+            (int(lo), (1 << int(hi - lo)) - 1)
+            for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
         ]
         self._buckets: list[dict[int, list[int]]] = [defaultdict(list) for _ in self._chunks]
         self._values: list[int] = []

@@ -72,14 +72,15 @@ class Cifake:
 
 @dataclass(frozen=True)
 class Merge:
-    near_duplicate_distance: int = _at_least(0, 4)
+    near_duplicate_distance: int = field(default=4, metadata={"min": 0, "max": 32})
+    # scraped pictures get their split here (before duplicates are searched across splits)
+    scraped_test_fraction: float = _fraction(0.2)
 
 
 @dataclass(frozen=True)
 class Preprocess:
     image_size: int = _at_least(8, 36)
     val_fraction: float = _fraction(0.1)
-    scraped_test_fraction: float = _fraction(0.2)
     balance: str = _one_of("none", "class_weights", "oversample", "smote", default="class_weights")
     seed: int = _at_least(0, 42)
 

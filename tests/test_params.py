@@ -64,6 +64,8 @@ def test_every_key_with_a_wrong_type_is_named(tmp_path, section, key, value):
         ("scrape", "workers", 0),
         ("preprocess", "val_fraction", 1.5),
         ("preprocess", "balance", "magic"),
+        ("merge", "near_duplicate_distance", 40),
+        ("merge", "scraped_test_fraction", 1.5),
         ("train", "epochs", 0),
         ("train", "architecture", "vgg99"),
         ("train", "learning_rate", 0),
