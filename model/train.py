@@ -51,6 +51,17 @@ def optimizer_for(params, steps_per_epoch: int) -> keras.optimizers.Optimizer:
     return keras.optimizers.AdamW(learning_rate=rate, weight_decay=params.weight_decay)
 
 
+def early_stopping_start(params) -> int:
+    """The first epoch early stopping may stop at: the decay half of a cosine schedule.
+
+    Near the peak learning rate the validation loss jumps by 2x from epoch to epoch
+    (measured: a 24-epoch run stopped at epoch 10, best at epoch 5, with 94.5% test
+    accuracy, where the 12-epoch run, decaying sooner, reached 96.7%), so stopping
+    there compares noise. A constant schedule may stop from the start.
+    """
+    return params.epochs // 2 if params.schedule == "cosine" else 0
+
+
 class LiveMetrics(keras.callbacks.Callback):
     """Per-epoch metrics to dvclive (one step per epoch) and the training speed."""
 
@@ -109,7 +120,10 @@ def train(params, prepared: Path | str = PREPARED, out_dir: Path | str = MODEL_D
     timing = LiveMetrics(live, steps * params.batch_size) if live else None
     callbacks = [
         keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=params.patience, restore_best_weights=True
+            monitor="val_loss",
+            patience=params.patience,
+            restore_best_weights=True,
+            start_from_epoch=early_stopping_start(params),
         ),
         *([timing] if timing else []),
     ]

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from pipeline import train as stage
+from pipeline.params import Train
 from pipeline.stage import run
 from tests.test_model_data import make_project, set_params
 
@@ -71,3 +72,10 @@ def test_imagenet_offline_stops_the_stage_with_one_line(tmp_path, monkeypatch, c
     assert "\n" not in err
     assert err.startswith("error: train: ImageNet weights for resnet50 could not be downloaded")
     assert err.endswith("set train.weights: none")
+
+
+def test_early_stopping_waits_for_the_cosine_decay():
+    from model.train import early_stopping_start
+
+    assert early_stopping_start(Train(epochs=24, schedule="cosine")) == 12
+    assert early_stopping_start(Train(epochs=24, schedule="constant")) == 0
