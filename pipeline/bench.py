@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,23 +38,6 @@ def median_of(fn: Callable[[], float], repeats: int) -> float:
     return statistics.median(fn() for _ in range(repeats))
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise Skipped(f"nothing listened on port {port} after {timeout:.0f} s")
-
-
 # --- scraper ---
 
 
@@ -65,24 +47,17 @@ def bench_scrape(limit: int = 60, repeats: int = 3) -> dict:
     if not root.is_dir():
         raise Skipped(f"needs {root} (the pictures behind the Google Images stand-in)")
     from scraper.collect import measure_scrape
+    from scraper.standin import running
 
-    port = free_port()
-    standin = subprocess.Popen(
-        [sys.executable, "-m", "scraper.standin", "--root", str(root), "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port(port)
-        rows = {}
+    rows = {}
+    with running(root) as url:
         for workers in (1, 4):
             runs = []
             for _ in range(repeats):
                 with tempfile.TemporaryDirectory() as out:
                     runs.append(
                         measure_scrape(
-                            f"http://127.0.0.1:{port}/search",
+                            f"{url}/search",
                             workers=workers,
                             limit=limit,
                             out_dir=Path(out),
@@ -90,9 +65,6 @@ def bench_scrape(limit: int = 60, repeats: int = 3) -> dict:
                         )
                     )
             rows[f"workers_{workers}"] = _median_rows(runs)
-    finally:
-        standin.terminate()
-        standin.wait(10)
     one = rows["workers_1"]["images_per_minute"]
     four = rows["workers_4"]["images_per_minute"]
     return {**rows, "limit": limit, "speedup_4_vs_1": round(four / one, 2) if one else None}
@@ -264,6 +236,8 @@ def _app_once(start_browser) -> float:
     buffer = io.BytesIO()
     Image.fromarray(pixels).resize((640, 480)).save(buffer, "JPEG")
     picture.write_bytes(buffer.getvalue())
+    from scraper.standin import free_port, wait_for_port
+
     port = free_port()
     start = time.perf_counter()
     app = subprocess.Popen(

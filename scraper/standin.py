@@ -25,11 +25,15 @@ import io
 import json
 import random
 import re
+import socket
 import struct
+import subprocess
 import sys
 import threading
 import time
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -371,6 +375,47 @@ def serve(root: Path, port: int, host: str = "127.0.0.1") -> ThreadingHTTPServer
     """A server bound to host:port (call serve_forever, or run it in a thread)."""
     handler = type("StandInHandler", (Handler,), {"standin": StandIn(root)})
     return Server((host, port), handler)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 30) -> None:
+    """Return once something accepts connections on 127.0.0.1:port; TimeoutError if not."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"nothing listened on 127.0.0.1:{port} after {timeout:.0f} s")
+
+
+@contextmanager
+def running(root: Path | str, port: int | None = None) -> Iterator[str]:
+    """The stand-in in a child process for the block; yields its base URL.
+
+    A separate process, as in `make pipeline-offline`: the scraper under test shares
+    no interpreter (or GIL) with the server it measures.
+    """
+    port = port or free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scraper.standin", "--root", str(root), "--port", str(port)],
+        cwd=Path(__file__).resolve().parents[1],  # importable without an installed package
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(10)
 
 
 def main(argv=None) -> None:

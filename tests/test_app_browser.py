@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ import pytest
 from PIL import Image
 
 from app import logic
+from scraper.standin import free_port
 from tests.test_serve import publish_tiny
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,12 +34,6 @@ CHROME_ARGS = [
     "--no-first-run",
     "--window-size=1280,1100",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def photo_like(path: Path) -> Path:

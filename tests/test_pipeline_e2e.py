@@ -12,10 +12,8 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import time
 import zipfile
 from pathlib import Path
 
@@ -24,6 +22,7 @@ import pytest
 import yaml
 from PIL import Image
 
+from scraper.standin import running
 from tests.conftest import ROOT, shared_data_dir
 
 KEYWORDS = {
@@ -110,34 +109,13 @@ def generated_webscrape(dest: Path) -> Path:
     return dest
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def standin(tmp_path_factory):
     root = shared_data_dir() / "webscrape"
     if not root.is_dir():
         root = generated_webscrape(tmp_path_factory.mktemp("webscrape"))
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "scraper.standin", "--root", str(root), "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.2)
-    yield f"http://127.0.0.1:{port}/search"
-    process.terminate()
-    process.wait(10)
+    with running(root) as url:
+        yield f"{url}/search"
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,27 +22,11 @@ from dataset.hashing import NearDuplicateIndex, file_sha256
 from scraper import browser as browser_module
 from scraper.collect import MANIFEST, collect, measure_scrape, read_manifest, reconcile
 from scraper.errors import ScrapeError
+from scraper.standin import free_port, running, wait_for_port
 from tests.conftest import ROOT, shared_data_dir
 from tests.images import make_image
 
 LOCAL = ("127.0.0.1",)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError(f"nothing listens on port {port}")
 
 
 def generated_pictures(root: Path) -> Path:
@@ -63,17 +46,8 @@ def pictures(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def standin(pictures):
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "scraper.standin", "--root", str(pictures), "--port", str(port)],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        wait_for_port(port)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(10)
+    with running(pictures) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
