@@ -23,6 +23,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from scraper.standin import free_port, running, wait_for_port
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,7 +49,6 @@ def bench_scrape(limit: int = 60, repeats: int = 3) -> dict:
     if not root.is_dir():
         raise Skipped(f"needs {root} (the pictures behind the Google Images stand-in)")
     from scraper.collect import measure_scrape
-    from scraper.standin import running
 
     rows = {}
     with running(root) as url:
@@ -228,17 +229,20 @@ def _app_once(start_browser) -> float:
 
     import numpy as np
     from PIL import Image
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
 
-    picture = Path(tempfile.mkdtemp()) / "picture.jpg"
     pixels = np.random.default_rng(0).integers(0, 256, (48, 64, 3), dtype=np.uint8)
     buffer = io.BytesIO()
     Image.fromarray(pixels).resize((640, 480)).save(buffer, "JPEG")
-    picture.write_bytes(buffer.getvalue())
-    from scraper.standin import free_port, wait_for_port
+    with tempfile.TemporaryDirectory() as folder:
+        picture = Path(folder) / "picture.jpg"
+        picture.write_bytes(buffer.getvalue())
+        return _seconds_to_verdict(start_browser, picture, free_port())
 
-    port = free_port()
+
+def _seconds_to_verdict(start_browser, picture: Path, port: int) -> float:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
     start = time.perf_counter()
     app = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.headless", "true",

@@ -42,6 +42,24 @@ def webscrape_dir(shared_data) -> Path:
 
 
 @pytest.fixture(scope="session")
+def standin_pictures(tmp_path_factory) -> Path:
+    """The pictures behind the Google Images stand-in: ../shared/data/webscrape when
+    present, else 70 generated pictures per label (a user's clone has no ../shared)."""
+    shared = shared_data_dir() / "webscrape"
+    if shared.is_dir():
+        return shared
+    from tests.images import make_image
+
+    root = tmp_path_factory.mktemp("webscrape")
+    for label in ("ai", "real"):
+        (root / label).mkdir()
+        for i in range(70):
+            seed = i + (1000 if label == "ai" else 0)
+            (root / label / f"{label}-{i}.jpg").write_bytes(make_image(160, 120, seed=seed))
+    return root
+
+
+@pytest.fixture(scope="session")
 def chromium_available() -> None:
     missing = [b for b in ("chromium", "chromedriver") if shutil.which(b) is None]
     if missing:

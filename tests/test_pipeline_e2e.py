@@ -98,23 +98,9 @@ def _generated_members(target: zipfile.ZipFile) -> None:
                 target.writestr(f"{split}/{label}/{i} ({label}).jpg", buffer.getvalue())
 
 
-def generated_webscrape(dest: Path) -> Path:
-    rng = np.random.default_rng(1)
-    for label in ("ai", "real"):
-        (dest / label).mkdir(parents=True)
-        for i in range(30):
-            pixels = rng.integers(0, 256, (6, 8, 3), dtype=np.uint8)
-            image = Image.fromarray(pixels).resize((160, 120), Image.BICUBIC)
-            image.save(dest / label / f"{label}-{i}.jpg", quality=92)
-    return dest
-
-
 @pytest.fixture(scope="module")
-def standin(tmp_path_factory):
-    root = shared_data_dir() / "webscrape"
-    if not root.is_dir():
-        root = generated_webscrape(tmp_path_factory.mktemp("webscrape"))
-    with running(root) as url:
+def standin(standin_pictures):
+    with running(standin_pictures) as url:
         yield f"{url}/search"
 
 

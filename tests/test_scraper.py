@@ -23,25 +23,14 @@ from scraper import browser as browser_module
 from scraper.collect import MANIFEST, collect, measure_scrape, read_manifest, reconcile
 from scraper.errors import ScrapeError
 from scraper.standin import free_port, running, wait_for_port
-from tests.conftest import ROOT, shared_data_dir
-from tests.images import make_image
+from tests.conftest import ROOT
 
 LOCAL = ("127.0.0.1",)
 
 
-def generated_pictures(root: Path) -> Path:
-    for label in ("ai", "real"):
-        (root / label).mkdir(parents=True)
-        for i in range(70):
-            seed = i + (1000 if label == "ai" else 0)
-            (root / label / f"{label}-{i}.jpg").write_bytes(make_image(160, 120, seed=seed))
-    return root
-
-
 @pytest.fixture(scope="module")
-def pictures(tmp_path_factory) -> Path:
-    root = shared_data_dir() / "webscrape"
-    return root if root.is_dir() else generated_pictures(tmp_path_factory.mktemp("webscrape"))
+def pictures(standin_pictures) -> Path:
+    return standin_pictures
 
 
 @pytest.fixture(scope="module")
