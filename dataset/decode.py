@@ -139,16 +139,23 @@ def load_chunk(task: tuple) -> tuple[int, np.ndarray, list[str | None]]:
     start, items, size, store_path, out_path = task
     store = _store(store_path, "r") if store_path else None
     pixels = np.zeros((len(items), size, size, 3), dtype=np.uint8)
-    reasons: list[str | None] = []
-    for k, (row, path, member, fmt, width, height) in enumerate(items):
-        reasons.append(None)
+    reasons: list[str | None] = [None] * len(items)
+    from_store = [
+        k
+        for k, (row, _, _, fmt, width, height) in enumerate(items)
+        if store is not None and row >= 0 and same_as_load_image(fmt, width, height, size)
+    ]
+    if from_store:
+        # One gather for the chunk: indexing a memmap row by row costs more than the resize.
+        stored = np.asarray(store[np.array([items[k][0] for k in from_store])])
+        for k, rgb in zip(from_store, stored, strict=True):
+            pixels[k] = imaging.resize_image(rgb, size)
+    for k in sorted(set(range(len(items))) - set(from_store)):
+        _, path, member, *_ = items[k]
         try:
-            if store is not None and row >= 0 and same_as_load_image(fmt, width, height, size):
-                pixels[k] = imaging.resize_image(store[row], size)
-            else:
-                pixels[k] = imaging.load_image(read_bytes(path, member), size)
+            pixels[k] = imaging.load_image(read_bytes(path, member), size)
         except Exception as e:  # noqa: BLE001 - a picture that changed since merge
-            reasons[-1] = short_reason(e)
+            reasons[k] = short_reason(e)
     if out_path:
         out = _store(out_path, "r+")
         out[start : start + len(items)] = pixels

@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dataset.imaging import ImageError, decode_image, load_image, resize_image
+from dataset.imaging import (
+    ImageError,
+    _decode_plain_jpeg,
+    decode_image,
+    load_image,
+    resize_image,
+)
 from tests.images import make_image
 
 
@@ -55,6 +61,54 @@ def test_animation_gives_its_first_frame():
 def test_resize_squashes_the_whole_picture():
     assert resize_image(np.zeros((100, 30, 3), np.uint8), 36).shape == (36, 36, 3)
     assert resize_image(np.zeros((32, 32, 3), np.uint8), 36).shape == (36, 36, 3)
+
+
+def pillow_pixels(data: bytes, shrink_to: int | None = None) -> np.ndarray:
+    """What Pillow alone decodes (the reference for OpenCV's JPEG path)."""
+    image = Image.open(io.BytesIO(data))
+    if shrink_to:
+        image.draft("RGB", (shrink_to, shrink_to))
+    return np.asarray(image.convert("RGB"))
+
+
+def save_jpeg(image: Image.Image, **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", **options)
+    return buffer.getvalue()
+
+
+PHOTO = Image.open(io.BytesIO(make_image(333, 250, fmt="PNG", seed=3)))
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"subsampling": 0}, {"subsampling": 1}, {"progressive": True}, {"quality": 30}],
+    ids=["4:2:0", "4:4:4", "4:2:2", "progressive", "q30"],
+)
+@pytest.mark.parametrize("shrink_to", [None, 36, 100, 160])
+def test_jpeg_pixels_are_pillows_at_every_scale(options, shrink_to):
+    data = save_jpeg(PHOTO, **options)
+    opened = Image.open(io.BytesIO(data))
+    if shrink_to:
+        opened.draft("RGB", (shrink_to, shrink_to))
+    assert _decode_plain_jpeg(opened, data) is not None  # OpenCV's path is the one compared
+    assert np.array_equal(decode_image(data, shrink_to=shrink_to), pillow_pixels(data, shrink_to))
+
+
+def test_grey_jpeg_becomes_rgb_with_pillows_pixels():
+    data = save_jpeg(PHOTO.convert("L"))
+    assert np.array_equal(decode_image(data), pillow_pixels(data))
+
+
+def test_cmyk_jpeg_is_converted_like_pillow():
+    data = save_jpeg(PHOTO.convert("CMYK"))
+    assert np.array_equal(decode_image(data), pillow_pixels(data))
+
+
+def test_jpeg_without_end_marker_is_refused_not_filled_with_grey():
+    data = save_jpeg(PHOTO)
+    with pytest.raises(ImageError, match="truncated"):
+        decode_image(data[: len(data) * 2 // 3])
 
 
 def test_large_jpeg_decodes_at_reduced_scale_to_the_same_picture():
