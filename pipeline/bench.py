@@ -5,6 +5,11 @@ every comparison is a ratio taken in the same run (absolute times on a shared
 machine drift). Parts whose inputs are missing (no ../shared/data, no published
 model, a pipeline not yet built) are reported as skipped, with the reason.
 
+Where a figure is far from its limit, the part's `bound_by` says what bounds it and its
+`profile` holds the evidence, from a profiler (pipeline/profiling.py): a TensorFlow
+trace of training steps; cProfile of model.predict, of decoding CIFAKE on one process,
+and of a scrape's browser thread. The report lists them under "What bounds each part".
+
     python -m pipeline.bench [--only scrape,preprocess,training,inference,app,repro]
 """
 
@@ -23,6 +28,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pipeline import profiling
 from scraper.standin import free_port, running, wait_for_port
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -66,9 +72,57 @@ def bench_scrape(limit: int = 60, repeats: int = 3) -> dict:
                         )
                     )
             rows[f"workers_{workers}"] = _median_rows(runs)
+        profile = profile_scrape(f"{url}/search", limit // 2)
     one = rows["workers_1"]["images_per_minute"]
     four = rows["workers_4"]["images_per_minute"]
-    return {**rows, "limit": limit, "speedup_4_vs_1": round(four / one, 2) if one else None}
+    return {
+        **rows,
+        "limit": limit,
+        "speedup_4_vs_1": round(four / one, 2) if one else None,
+        "bound_by": scrape_bound_by(profile),
+        "profile": profile,
+    }
+
+
+WEBDRIVER_COMMAND = ("selenium/webdriver/remote/remote_connection.py", "execute")
+SLEEP = ("~", "<built-in method time.sleep>")
+
+
+def profile_scrape(search_url: str, limit: int) -> dict:
+    """cProfile of one scrape's main thread (the browser's side; downloads run in threads)."""
+    from scraper.collect import measure_scrape
+
+    with tempfile.TemporaryDirectory() as out:
+        stats = profiling.cprofile(
+            lambda: measure_scrape(
+                search_url, workers=4, limit=limit, out_dir=Path(out), allow_hosts=("127.0.0.1",)
+            )
+        )
+    commands = profiling.calls(stats, WEBDRIVER_COMMAND)
+    webdriver_s = profiling.cumulative(stats, WEBDRIVER_COMMAND)
+    parts = {
+        "WebDriver commands (round trips to chromedriver)": webdriver_s,
+        "sleeps (time.sleep)": profiling.cumulative(stats, SLEEP),
+    }
+    return {
+        "profiler": f"cProfile, one scrape of {limit} images, main thread",
+        "seconds_profiled": round(stats.total_tt, 2),
+        "top": profiling.split(stats.total_tt, parts),
+        "webdriver_commands": commands,
+        "ms_per_webdriver_command": round(1000 * webdriver_s / commands, 1) if commands else None,
+        "sleep_callers": profiling.callers(stats, SLEEP),
+        "top_self": profiling.top_self(stats, 3),
+    }
+
+
+def scrape_bound_by(profile: dict) -> str:
+    sleeper = profile["sleep_callers"][0] if profile["sleep_callers"] else None
+    where = f" ({sleeper['share']:.0%} of them in {sleeper['name']})" if sleeper else ""
+    return (
+        f"the browser: {_shares(profile['top'])} of the main thread's time{where}; "
+        f"{profile['webdriver_commands']} WebDriver commands at "
+        f"{profile['ms_per_webdriver_command']} ms each"
+    )
 
 
 def _median_rows(runs: list[dict]) -> dict:
@@ -84,8 +138,76 @@ def bench_preprocess() -> dict:
     if not archive.is_file():
         raise Skipped(f"needs {archive}")
     from dataset.bench import measure_data_path, measure_preprocess
+    from pipeline.params import load
 
-    return {"preprocess": measure_preprocess(archive), "data_path": measure_data_path(archive)}
+    profile = profile_decode(archive, load("preprocess", ROOT / "params.yaml").image_size)
+    return {
+        "preprocess": measure_preprocess(archive),
+        "data_path": measure_data_path(archive),
+        "bound_by": decode_bound_by(profile),
+        "profile": profile,
+    }
+
+
+READ_BYTES = ("dataset/decode.py", "read_bytes")
+LOAD_IMAGE = ("dataset/imaging.py", "load_image")
+DECODE_IMAGE = ("dataset/imaging.py", "decode_image")
+
+
+def profile_decode(archive: Path, size: int, pictures: int = 3000) -> dict:
+    """cProfile of dataset.decode.load_all on one process over `pictures` CIFAKE pictures.
+
+    Opening the archive reads its directory of 120,000 entries once per process,
+    whatever the number of pictures, so it is reported apart from the per-picture
+    split (read the member, decode, resize). cProfile slows Python code more than C
+    code, so Python-heavy parts weigh more here than unprofiled (both times given).
+    """
+    import zipfile
+
+    from dataset import cifake
+    from dataset.decode import load_all
+    from dataset.imaging import load_image
+
+    start = time.perf_counter()
+    with zipfile.ZipFile(archive) as opened:
+        directory_seconds = time.perf_counter() - start
+        names = [n for n in opened.namelist() if cifake.split_and_label(n)]
+        sample = names[:: max(1, len(names) // pictures)][:pictures]
+        load_image(opened.read(sample[0]), size)  # decoders' first-use set-up: not counted
+    # (row, path, member, format, width, height): no store row, so each is decoded
+    items = [(-1, str(archive), name, "", 0, 0) for name in sample]
+    start = time.perf_counter()
+    load_all(items, size, n_workers=1)
+    seconds = time.perf_counter() - start
+    stats = profiling.cprofile(lambda: load_all(items, size, n_workers=1))
+    directory = profiling.called_from(stats, READ_BYTES, ("zipfile.py", "__init__"))
+    per_picture = profiling.cumulative(stats, ("dataset/decode.py", "load_all")) - directory
+    parts = {
+        "read member from zip": profiling.called_from(stats, READ_BYTES, ("zipfile.py", "read")),
+        "decode (decode_image)": profiling.called_from(stats, LOAD_IMAGE, DECODE_IMAGE),
+        "resize (resize_image)": profiling.called_from(
+            stats, LOAD_IMAGE, ("dataset/imaging.py", "resize_image")
+        ),
+    }
+    return {
+        "profiler": f"cProfile, load_all on 1 process over {len(items)} CIFAKE pictures",
+        "seconds": round(seconds, 2),
+        "seconds_profiled": round(stats.total_tt, 2),
+        "zip_directory_seconds": round(directory_seconds, 2),
+        "zip_directory_seconds_profiled": round(directory, 2),
+        "us_per_picture": round(1e6 * (seconds - directory_seconds) / len(items)),
+        "us_per_picture_profiled": round(1e6 * per_picture / len(items)),
+        "top": profiling.split(per_picture, parts),
+        "decode_callees": profiling.callees(stats, DECODE_IMAGE, top=3),
+    }
+
+
+def decode_bound_by(profile: dict) -> str:
+    return (
+        f"per picture: {_shares(profile['top'])}; within decode: "
+        f"{_shares(profile['decode_callees'], 2)}; plus "
+        f"{profile['zip_directory_seconds']} s per process reading the zip's directory"
+    )
 
 
 # --- training ---
@@ -131,7 +253,8 @@ def bench_training(steps: int = 120, repeats: int = 3) -> dict:
     - input: iterating that pipeline alone (what augmentation costs);
     - step: model.fit over one batch already in memory (the model's own cost).
     Achieved FLOP/s = 3 x forward FLOPs (forward + backward) x images/s, as a share
-    of the matmul peak measured in the same run.
+    of the matmul peak measured in the same run. What bounds it comes from a
+    TensorFlow-profiler trace of a further fit (profile_training).
     """
     import keras
     import numpy as np
@@ -176,6 +299,7 @@ def bench_training(steps: int = 120, repeats: int = 3) -> dict:
     full = median_of(lambda: fit(data), repeats)
     step = median_of(lambda: fit(one_batch), repeats)
     pipeline = median_of(iterate, repeats)
+    profile = profile_training(model, data)
     peak = matmul_peak_gflops()
     flops = forward_flops(model)
     rate = n / full
@@ -192,8 +316,42 @@ def bench_training(steps: int = 120, repeats: int = 3) -> dict:
         "achieved_gflops": round(achieved, 2),
         "matmul_peak_gflops": round(peak, 1),
         "share_of_peak": round(achieved / peak, 3),
-        "bound_by": "input pipeline" if pipeline > 0.5 * full else "model step",
+        "step_ms": round(1000 * full / steps, 2),
+        "bound_by": training_bound_by(profile),
+        "profile": profile,
     }
+
+
+def profile_training(model, data, steps: int = 40) -> dict:
+    """TensorFlow-profiler trace of `steps` steps of model.fit over `data` (see
+    profiling.tf_step_profile); op time is also grouped by layer class."""
+    scopes = {layer.name: type(layer).__name__ for layer in model.layers}
+    scopes |= {model.optimizer.name: "optimizer", "compile_loss": "loss"}
+    # One more step than analysed: the epoch's first step waits for the pipeline to fill.
+    subset = data.take(steps + 1)
+    with tempfile.TemporaryDirectory() as logdir:
+        xplane = profiling.trace_tf(lambda: model.fit(subset, epochs=1, verbose=0), logdir)
+        profile = profiling.tf_step_profile(xplane, scopes=scopes)
+    return {"profiler": f"TensorFlow profiler, {profile['steps']} steps of model.fit", **profile}
+
+
+BOUND_SHARE = 0.2  # a step waiting or idle this much of its time is bound by that
+
+
+def training_bound_by(profile: dict) -> str:
+    """Input pipeline or framework overhead when the trace says so, else the op kernels."""
+    waiting, idle = profile["input_wait_share"], profile["overhead_share"]
+    if waiting >= BOUND_SHARE:
+        return f"input pipeline: steps wait for their batch {waiting:.0%} of the time"
+    if idle >= BOUND_SHARE:
+        return f"framework overhead: no op runs during {idle:.0%} of the step time"
+    layers = profile.get("by_layer", [])
+    by_layer = f"; by layer {_shares(layers)}" if layers else ""
+    return (
+        f"op kernels: {_shares(profile['top'])} of op time "
+        f"(convolutions and matmuls {profile['flop_kernel_share']:.0%}){by_layer}; "
+        f"steps wait for input {waiting:.1%} and run no op {idle:.1%} of the time"
+    )
 
 
 # --- inference ---
@@ -204,9 +362,75 @@ def bench_inference() -> dict:
     from model.serve import default_model_dir, measure_inference
 
     try:
-        return measure_inference(default_model_dir())
+        figures = measure_inference(default_model_dir())
     except ModelError as e:
         raise Skipped(str(e)) from None
+    profile = profile_predict(default_model_dir())
+    return {**figures, "bound_by": predict_bound_by(profile), "profile": profile}
+
+
+MODEL_CALL = "compiled predict function (tf.function call)"
+# Where model.predict's time goes, by the functions that spend it (none calls another).
+PREDICT_PARTS = {
+    "tf.data pipeline built per call (get_tf_dataset)": (
+        "data_adapters/array_data_adapter.py",
+        "get_tf_dataset",
+    ),
+    "iterator made per call (make_iterator)": ("ops/gen_dataset_ops.py", "make_iterator"),
+    MODEL_CALL: ("polymorphic_function/polymorphic_function.py", "__call__"),
+}
+TRACE = ("polymorphic_function/tracing_compilation.py", "_create_concrete_function")
+TRACE_DATA_FUNCTION = ("data/ops/structured_function.py", "__init__")
+
+
+def profile_predict(model_dir: Path, calls: int = 10) -> dict:
+    """cProfile of `calls` model.predict calls on one picture, as measure_inference makes them."""
+    import numpy as np
+
+    from model.serve import Predictor
+
+    predictor = Predictor.load(model_dir)
+    pixels = np.zeros((1, predictor.size, predictor.size, 3), np.uint8)
+    model_input = predictor._model_input(pixels)  # what measure_inference passes
+
+    def predict_all():
+        for _ in range(calls):
+            predictor.model.predict(model_input, verbose=0)
+
+    predictor.model.predict(model_input, verbose=0)  # traces the predict function once
+    start = time.perf_counter()
+    predict_all()
+    seconds = time.perf_counter() - start
+    stats = profiling.cprofile(predict_all)
+    parts = {name: profiling.cumulative(stats, fn) for name, fn in PREDICT_PARTS.items()}
+    return {
+        "profiler": f"cProfile, {calls} model.predict calls on 1 picture",
+        "ms_per_call": round(1000 * seconds / calls, 1),
+        "ms_per_call_profiled": round(1000 * stats.total_tt / calls, 1),
+        "top": profiling.split(stats.total_tt, parts),
+        "functions_traced_per_call": round(profiling.calls(stats, TRACE) / calls, 1),
+        "tf_data_functions_traced_per_call": round(
+            profiling.calls(stats, TRACE_DATA_FUNCTION) / calls, 1
+        ),
+        "top_self": profiling.top_self(stats, 3),
+    }
+
+
+def predict_bound_by(profile: dict) -> str:
+    model = next((row["share"] for row in profile["top"] if row["name"] == MODEL_CALL), 0.0)
+    set_up = [row for row in profile["top"] if row["name"] not in (MODEL_CALL, "other")]
+    traced = profile["functions_traced_per_call"]
+    data = profile["tf_data_functions_traced_per_call"]
+    which = "all tf.data functions" if traced == data else f"{data:g} of them tf.data functions"
+    return (
+        f"Keras's set-up in every model.predict call: {_shares(set_up)}, against "
+        f"{model:.0%} in the {MODEL_CALL}; each call traces {traced:g} new functions ({which})"
+    )
+
+
+def _shares(rows: list[dict], n: int = 3) -> str:
+    """'a 40%, b 30%, c 10%': the first n rows of a profile list."""
+    return ", ".join(f"{row['name']} {row['share']:.0%}" for row in rows[:n])
 
 
 # --- the app ---
@@ -342,14 +566,29 @@ def markdown(report: dict) -> str:
             continue
         for key, value in _flatten(figures):
             lines.append(f"| {part} | {key} | {value} |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _bounds_section(report["parts"])) + "\n"
+
+
+def _bounds_section(parts: dict) -> list[str]:
+    """Each profiled part's bound_by and its evidence: the profile's top entries."""
+    profiled = {part: f for part, f in parts.items() if "bound_by" in f and "profile" in f}
+    if not profiled:
+        return []
+    lines = ["", "## What bounds each part", ""]
+    for part, figures in profiled.items():
+        profile = figures["profile"]
+        lines.append(f"- **{part}**: {figures['bound_by']}.")
+        lines.append(f"  Evidence ({profile['profiler']}):")
+        for row in profile["top"][:3]:
+            lines.append(f"  - {row['name']}: {row['share']:.1%} ({row['seconds']} s)")
+    return lines
 
 
 def _flatten(figures: dict, prefix: str = ""):
     for key, value in figures.items():
         if isinstance(value, dict):
             yield from _flatten(value, f"{prefix}{key}.")
-        else:
+        elif not isinstance(value, list):  # profile lists: in "What bounds each part"
             yield f"{prefix}{key}", value
 
 
