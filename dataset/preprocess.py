@@ -73,12 +73,18 @@ def preprocess(
         np.lib.format.open_memmap(
             scratch, mode="w+", dtype=np.uint8, shape=(len(order), image_size, image_size, 3)
         ).flush()
-        items = [
-            (int(r.row), r.path, r.member or None, r.format, int(r.width), int(r.height))
-            for r in frame.iloc[order][
-                ["row", "path", "member", "format", "width", "height"]
-            ].itertuples(index=False)
-        ]
+        chosen = frame.iloc[order]  # column lists: a quarter of itertuples' time
+        items = list(
+            zip(
+                chosen["row"].tolist(),
+                chosen["path"].tolist(),
+                [member or None for member in chosen["member"].tolist()],
+                chosen["format"].tolist(),
+                chosen["width"].tolist(),
+                chosen["height"].tolist(),
+                strict=True,
+            )
+        )
         _, reasons = load_all(
             items,
             image_size,
