@@ -366,6 +366,9 @@ def bench_inference() -> dict:
     except ModelError as e:
         raise Skipped(str(e)) from None
     profile = profile_predict(default_model_dir())
+    # The report names the model folder as the README does, not this machine's path.
+    model = Path(figures["model"]).resolve()
+    figures["model"] = str(model.relative_to(ROOT)) if model.is_relative_to(ROOT) else str(model)
     return {**figures, "bound_by": predict_bound_by(profile), "profile": profile}
 
 
