@@ -294,14 +294,12 @@ def test_empty_url_clears_the_url_picture(env, server):
 
 
 @needs_http
-def test_dead_url_fails_fast(env):
-    import time
-
+def test_dead_url_gives_one_error_line(env):
+    # No clock here (speed is make bench's job): AppTest's own timeout catches a hang.
     at = start_app()
-    start = time.perf_counter()
     env.setenv("REALORAI_ALLOW_HOSTS", "127.0.0.1")
     at = check_url(at, dead_url())
-    assert len(errors(at)) == 1 and time.perf_counter() - start < 15
+    assert len(errors(at)) == 1 and "\n" not in errors(at)[0] and not verdicts(at)
 
 
 # --- the model page ---
