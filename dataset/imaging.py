@@ -107,13 +107,11 @@ def decode_image(
                     f"image too large ({width}x{height} > {max_pixels:,} pixels; "
                     "possible decompression bomb)"
                 )
-            upright = image.getexif().get(ExifTags.Base.Orientation, 1) == 1
             if shrink_to and image.format in ("JPEG", "MPO"):
                 image.draft("RGB", (shrink_to, shrink_to))
-            if upright:
-                pixels = _decode_plain_jpeg(image, data)
-                if pixels is not None:
-                    return pixels
+            pixels = _decode_plain_jpeg(image, data)
+            if pixels is not None:
+                return pixels
             image.load()
             image = ImageOps.exif_transpose(image)
             return _to_rgb(image)
@@ -158,11 +156,14 @@ _CV2_SCALE = {
 def _decode_plain_jpeg(image: Image.Image, data: bytes) -> np.ndarray | None:
     """libjpeg-turbo through OpenCV for an opened, upright RGB or grey JPEG; else None.
 
-    None sends the picture to Pillow: other modes (CMYK), and files that do not end
-    with the JPEG end marker, because OpenCV fills a truncated file with grey and
-    only warns, while Pillow refuses it. The scale is the one Pillow's draft chose.
+    None sends the picture to Pillow: other modes (CMYK), a rotation to apply (EXIF
+    or XMP, as Pillow reads it), and files that do not end with the JPEG end marker,
+    because OpenCV fills a truncated file with grey and only warns, while Pillow
+    refuses it. The scale is the one Pillow's draft chose.
     """
     if image.format != "JPEG" or image.mode not in ("RGB", "L"):
+        return None
+    if image.getexif().get(ExifTags.Base.Orientation, 1) != 1:
         return None
     if not data.rstrip(b"\x00").endswith(b"\xff\xd9"):
         return None

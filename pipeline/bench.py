@@ -141,9 +141,10 @@ def bench_preprocess() -> dict:
     from pipeline.params import load
 
     profile = profile_decode(archive, load("preprocess", ROOT / "params.yaml").image_size)
+    data_path = measure_data_path(archive)
     return {
-        "preprocess": measure_preprocess(archive),
-        "data_path": measure_data_path(archive),
+        "preprocess": measure_preprocess(archive, data_path),
+        "data_path": data_path,
         "bound_by": decode_bound_by(profile),
         "profile": profile,
     }
