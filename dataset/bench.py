@@ -97,7 +97,7 @@ def measure_preprocess(zip_path: Path | str, data_path: dict) -> dict:
         np.lib.format.open_memmap(out, "w+", np.uint8, (len(items), SIZE, SIZE, 3)).flush()
         evict_from_page_cache([zip_path])
         start = time.perf_counter()
-        _, reasons = load_all(items, SIZE, out_path=out)
+        _, reasons = load_all(items, SIZE, outputs=[(out, len(items))])
         decode_s = time.perf_counter() - start
         assert not any(reasons) and np.load(out, mmap_mode="r")[-1].any()
     stage = (data_path["pictures"], data_path["preprocess_s"])
@@ -167,7 +167,7 @@ def _run_stages(zip_path: Path, folder: Path) -> dict:
     times["preprocess_s"] = time.perf_counter() - start
     times["total_s"] = sum(times.values())
     times["pictures"] = int(sum(report["total"].values()))
-    x = np.load(folder / "prepared" / "test.npz")["x"]
+    x = np.load(folder / "prepared" / f"test{preprocess.X_FILE}", mmap_mode="r")
     assert x.dtype == np.uint8 and x.shape[1:] == (SIZE, SIZE, 3)
     return times
 

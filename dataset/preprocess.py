@@ -1,9 +1,10 @@
 """The preprocess stage: the merged pictures as model-ready arrays, and the data report.
 
 Output (data/prepared/, replaced as a whole only when complete):
-- {train,val,test}.npz, uncompressed: x (N, S, S, 3) uint8 RGB, y (N,) uint8 with
-  1 = real and 0 = ai, source (N,) str ("cifake" | "scraped", or "smote" for
-  synthetic training rows), id (N,) str.
+- {train,val,test}.x.npy: the pixels, (N, S, S, 3) uint8 RGB, a plain .npy that
+  training reads (or memory-maps) at disk speed and that the workers fill in place.
+- {train,val,test}.npz: y (N,) uint8 with 1 = real and 0 = ai, source (N,) str
+  ("cifake" | "scraped", or "smote" for synthetic training rows), id (N,) str.
 - meta.json: image_size, balance, class_weight (with balance: class_weights), counts,
   seed, val_fraction.
 Plus reports/dataset.json (counts, duplicates, skipped; a DVC metric) and
@@ -20,7 +21,7 @@ Validation is carved from train (seeded, stratified by source and label); balanc
 from __future__ import annotations
 
 import json
-import zipfile
+import os
 from collections import Counter
 from pathlib import Path
 
@@ -40,6 +41,7 @@ SPLITS = ("train", "val", "test")
 LABELS = {0: "ai", 1: "real"}
 SMOTE_BASE = 4000  # minority pictures SMOTE draws neighbours from (its cost is quadratic)
 WRITE_CHUNK = 8192
+X_FILE = ".x.npy"  # train.x.npy: the pixels, beside train.npz (labels, sources, ids)
 
 
 def preprocess(
@@ -69,10 +71,11 @@ def preprocess(
     bounds = np.cumsum([0] + [len(index[s]) for s in SPLITS])
 
     with atomic_dir(out) as temp:
-        scratch = temp / "pixels.npy"
-        np.lib.format.open_memmap(
-            scratch, mode="w+", dtype=np.uint8, shape=(len(order), image_size, image_size, 3)
-        ).flush()
+        x_paths = {name: temp / f"{name}{X_FILE}" for name in SPLITS}
+        for name in SPLITS:
+            np.lib.format.open_memmap(
+                x_paths[name], "w+", np.uint8, (len(index[name]), image_size, image_size, 3)
+            ).flush()
         chosen = frame.iloc[order]  # column lists: a quarter of itertuples' time
         items = list(
             zip(
@@ -85,63 +88,32 @@ def preprocess(
                 strict=True,
             )
         )
+        # The workers write every picture straight into its split's x.npy: nothing is
+        # copied afterwards unless a picture failed or the training split is resampled.
         _, reasons = load_all(
             items,
             image_size,
             store_path=merged_dir / merged.PIXELS,
-            out_path=scratch,
+            outputs=[(x_paths[name], len(index[name])) for name in SPLITS],
             n_workers=n_workers,
         )
-        pixels = np.load(scratch, mmap_mode="r")
         failed = Counter(r for r in reasons if r)
         ok = np.array([r is None for r in reasons], dtype=bool)
-        y_all = frame["label"].to_numpy(np.uint8)[order]
-        src_all = frame["source"].to_numpy(str)[order]
-        id_all = frame["id"].to_numpy(str)[order]
-        parts = {}
+        labels, sources = frame["label"].to_numpy(np.uint8), frame["source"].to_numpy(str)
+        ids = frame["id"].to_numpy(str)
+        columns = {}
         for k, name in enumerate(SPLITS):
-            rows = np.arange(bounds[k], bounds[k + 1])
-            parts[name] = rows[ok[rows]]
-        weights, added = None, {}
-        train = parts["train"]
-        x_extra = None
-        y_train, src_train, id_train = y_all[train], src_all[train], id_all[train]
-        if balance == "class_weights":
-            weights = _class_weights(y_train)
-        elif balance == "oversample":
-            extra = _oversample(y_train, rng)
-            added = dict(Counter(LABELS[int(v)] for v in y_train[extra]))
-            train = np.concatenate([train, train[extra]])
-            y_train, src_train = y_all[train], src_all[train]
-            copies = [f"{i}#copy{n}" for n, i in enumerate(id_all[parts["train"]][extra], 1)]
-            id_train = np.concatenate([id_all[parts["train"]], np.array(copies, dtype=str)])
-        elif balance == "smote":
-            x_extra, y_extra = _smote(pixels, train, y_train, seed)
-            added = dict(Counter(LABELS[int(v)] for v in y_extra))
-            y_train = np.concatenate([y_train, y_extra])
-            src_train = np.concatenate([src_train, np.full(len(y_extra), "smote")])
-            synthetic = np.array([f"smote/{n}" for n in range(len(y_extra))], dtype=str)
-            id_train = np.concatenate([id_train, synthetic])
-        columns = {
-            "train": (train, y_train, src_train, id_train, x_extra),
-            "val": (
-                parts["val"],
-                y_all[parts["val"]],
-                src_all[parts["val"]],
-                id_all[parts["val"]],
-                None,
-            ),
-            "test": (
-                parts["test"],
-                y_all[parts["test"]],
-                src_all[parts["test"]],
-                id_all[parts["test"]],
-                None,
-            ),
-        }
-        for name, (rows, y, src, ids, extra) in columns.items():
-            _save_npz(temp / f"{name}.npz", pixels, rows, extra, y, src, ids)
-        counts = {name: _count(columns[name][1], columns[name][2]) for name in SPLITS}
+            part = slice(bounds[k], bounds[k + 1])
+            keep = ok[part]
+            if not keep.all():
+                _rewrite_pixels(x_paths[name], np.flatnonzero(keep))
+            rows = order[part][keep]
+            columns[name] = [labels[rows], sources[rows], ids[rows]]
+        y_first = columns["train"][0]  # the training split before any resampling
+        weights, added = _balance(balance, columns, x_paths["train"], rng, seed)
+        for name, (y, src, names) in columns.items():
+            np.savez(temp / f"{name}.npz", y=y, source=src, id=names)
+        counts = {name: _count(y, src) for name, (y, src, _) in columns.items()}
         meta = {
             "image_size": image_size,
             "balance": balance,
@@ -152,11 +124,9 @@ def preprocess(
             "resampled": added,
         }
         write_json(temp / "meta.json", meta)
-        first = parts["train"]
-        sample_rows = {label: _pick(first[y_all[first] == label], rng) for label in (0, 1)}
-        grid = _grid(pixels, sample_rows)
-        del pixels
-        scratch.unlink()
+        positions = np.arange(len(y_first))
+        sample_rows = {label: _pick(positions[y_first == label], rng) for label in (0, 1)}
+        grid = _grid(np.load(x_paths["train"], mmap_mode="r"), sample_rows)
 
     result = _report(summary, counts, failed, balance, added, weights, image_size)
     if report:
@@ -183,6 +153,37 @@ def _split(frame: pd.DataFrame, val_fraction: float, rng: np.random.Generator) -
     return {"train": train, "val": val, "test": test}
 
 
+def _balance(balance: str, columns: dict, x_train: Path, rng, seed: int) -> tuple:
+    """(class weights or None, pictures added per label); resamples the training split only.
+
+    oversample and smote append their rows to x_train and to columns["train"].
+    """
+    y, source, ids = columns["train"]
+    if balance == "class_weights":
+        return _class_weights(y), {}
+    if balance == "oversample":
+        extra = _oversample(y, rng)
+        _rewrite_pixels(x_train, np.concatenate([np.arange(len(y)), extra]))
+        copies = np.array([f"{i}#copy{n}" for n, i in enumerate(ids[extra], 1)], dtype=str)
+        columns["train"] = [
+            np.concatenate([y, y[extra]]),
+            np.concatenate([source, source[extra]]),
+            np.concatenate([ids, copies]),
+        ]
+        return None, dict(Counter(LABELS[int(v)] for v in y[extra]))
+    if balance == "smote":
+        x_extra, y_extra = _smote(np.load(x_train, mmap_mode="r"), y, seed)
+        _rewrite_pixels(x_train, np.arange(len(y)), x_extra)
+        synthetic = np.array([f"smote/{n}" for n in range(len(y_extra))], dtype=str)
+        columns["train"] = [
+            np.concatenate([y, y_extra]),
+            np.concatenate([source, np.full(len(y_extra), "smote")]),
+            np.concatenate([ids, synthetic]),
+        ]
+        return None, dict(Counter(LABELS[int(v)] for v in y_extra))
+    return None, {}
+
+
 def _class_weights(y: np.ndarray) -> dict[int, float]:
     n = len(y)
     return {k: round(n / (2 * max(int((y == k).sum()), 1)), 6) for k in (0, 1)}
@@ -198,7 +199,7 @@ def _oversample(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.sort(rng.choice(np.flatnonzero(y == minority), size=need, replace=True))
 
 
-def _smote(pixels, train: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _smote(x: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """New minority pictures by imbalanced-learn's SMOTE on flattened pixels, as uint8.
 
     SMOTE finds neighbours among all minority samples (quadratic cost), so it draws
@@ -209,7 +210,7 @@ def _smote(pixels, train: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndar
     n = [int((y == k).sum()) for k in (0, 1)]
     minority, majority = int(np.argmin(n)), int(np.argmax(n))
     need = max(n) - min(n)
-    shape = pixels.shape[1:]
+    shape = x.shape[1:]
     if not need or n[minority] < 2:
         return np.empty((0, *shape), np.uint8), np.empty(0, np.uint8)
     rng = np.random.default_rng(seed)
@@ -217,36 +218,33 @@ def _smote(pixels, train: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndar
     base = np.sort(rng.permutation(base)[:SMOTE_BASE])
     other = np.flatnonzero(y == majority)[:1]
     rows = np.concatenate([base, other])
-    x = pixels[train[rows]]
-    x = x.reshape(len(rows), -1).astype(np.float32)
+    flat = x[rows].reshape(len(rows), -1).astype(np.float32)
     labels = y[rows]
     smote = SMOTE(
         sampling_strategy={minority: len(base) + need},
         k_neighbors=min(5, len(base) - 1),
         random_state=seed,
     )
-    x_new, _ = smote.fit_resample(x, labels)
+    x_new, _ = smote.fit_resample(flat, labels)
     synthetic = x_new[len(rows) :]
     out = np.clip(np.rint(synthetic), 0, 255).astype(np.uint8).reshape(-1, *shape)
     return out, np.full(len(out), minority, dtype=np.uint8)
 
 
-def _save_npz(path: Path, pixels, rows, extra, y, source, ids) -> None:
-    """np.savez (uncompressed) streamed: x is written in chunks, never held whole."""
-    n = len(rows) + (0 if extra is None else len(extra))
-    shape = (n, *pixels.shape[1:])
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
-        with archive.open("x.npy", "w", force_zip64=True) as f:
-            header = {"descr": "|u1", "fortran_order": False, "shape": shape}
-            np.lib.format.write_array_header_2_0(f, header)
-            for start in range(0, len(rows), WRITE_CHUNK):
-                part = rows[start : start + WRITE_CHUNK]
-                f.write(np.ascontiguousarray(pixels[part]).tobytes())
-            if extra is not None and len(extra):
-                f.write(np.ascontiguousarray(extra).tobytes())
-        for name, values in (("y", np.asarray(y, np.uint8)), ("source", source), ("id", ids)):
-            with archive.open(f"{name}.npy", "w", force_zip64=True) as f:
-                np.lib.format.write_array(f, np.asarray(values), allow_pickle=False)
+def _rewrite_pixels(path: Path, rows: np.ndarray, extra: np.ndarray | None = None) -> None:
+    """Replace the .npy at path by its rows `rows` (in that order), then `extra`, in chunks."""
+    old = np.load(path, mmap_mode="r")
+    n_extra = 0 if extra is None else len(extra)
+    part = path.with_name(path.name + ".part")
+    new = np.lib.format.open_memmap(part, "w+", np.uint8, (len(rows) + n_extra, *old.shape[1:]))
+    for start in range(0, len(rows), WRITE_CHUNK):
+        chunk = rows[start : start + WRITE_CHUNK]
+        new[start : start + len(chunk)] = old[chunk]
+    if n_extra:
+        new[len(rows) :] = extra
+    new.flush()
+    del new, old
+    os.replace(part, path)
 
 
 def _count(y: np.ndarray, source: np.ndarray) -> dict:

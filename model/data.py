@@ -1,4 +1,8 @@
-"""The prepared splits (data/prepared/*.npz + meta.json), checked, and their tf.data pipelines."""
+"""The prepared splits, checked, and their tf.data pipelines.
+
+data/prepared/ holds, per split, <split>.x.npy (pixels, (N, S, S, 3) uint8 RGB) and
+<split>.npz (y, source, id), plus meta.json; dataset/preprocess.py writes them.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from model.ela import add_ela
 from model.errors import ModelError
 
 PREPARED = Path("data/prepared")
+X_FILE = ".x.npy"  # train.x.npy holds train's pixels; train.npz its labels, sources and ids
 LABELS = {0: "ai", 1: "real"}
 
 
@@ -36,23 +41,27 @@ class Split:
 
 
 def load_split(name: str, folder: Path | str = PREPARED) -> Split:
-    """Read and check data/prepared/<name>.npz; any problem is one ModelError line."""
-    path = Path(folder) / f"{name}.npz"
-    if not path.is_file():
-        raise ModelError(f"{path} not found; run the preprocess stage first (dvc repro)")
+    """Read and check <name>.x.npy (pixels) and <name>.npz (labels); any problem is one line."""
+    path, x_path = Path(folder) / f"{name}.npz", Path(folder) / f"{name}{X_FILE}"
+    for required in (path, x_path):
+        if not required.is_file():
+            raise ModelError(f"{required} not found; run the preprocess stage first (dvc repro)")
+    try:
+        x = np.load(x_path, allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise ModelError(f"{x_path} is not a readable .npy file ({e})") from None
     try:
         with np.load(path, allow_pickle=False) as arrays:
-            missing = {"x", "y"} - set(arrays.files)
-            if missing:
-                raise ModelError(f"{path} lacks array(s) {', '.join(sorted(missing))}")
-            x, y = arrays["x"], arrays["y"]
+            if "y" not in arrays.files:
+                raise ModelError(f"{path} lacks array y")
+            y = arrays["y"]
             n = len(y)
             source = arrays["source"] if "source" in arrays.files else np.full(n, "unknown")
             ids = arrays["id"] if "id" in arrays.files else np.arange(n).astype(str)
     except (OSError, ValueError, zipfile.BadZipFile) as e:
         raise ModelError(f"{path} is not a readable .npz file ({e})") from None
     if x.dtype != np.uint8 or x.ndim != 4 or x.shape[-1] != 3 or x.shape[1] != x.shape[2]:
-        raise ModelError(f"{path}: x must be (N, S, S, 3) uint8, got {x.shape} {x.dtype}")
+        raise ModelError(f"{x_path}: x must be (N, S, S, 3) uint8, got {x.shape} {x.dtype}")
     if not len(x) == n == len(source) == len(ids):
         raise ModelError(f"{path}: x, y, source and id have different lengths")
     if n == 0:
@@ -60,6 +69,13 @@ def load_split(name: str, folder: Path | str = PREPARED) -> Split:
     if not np.isin(y, (0, 1)).all():
         raise ModelError(f"{path}: y must be 0 (ai) or 1 (real), found {np.unique(y)[:5]}")
     return Split(name, x, y.astype(np.uint8), source.astype(str), ids.astype(str))
+
+
+def save_split(split: Split, folder: Path | str = PREPARED) -> None:
+    """Write a split as the preprocess stage does (for tests and for users' own data)."""
+    folder = Path(folder)
+    np.save(folder / f"{split.name}{X_FILE}", split.x, allow_pickle=False)
+    np.savez(folder / f"{split.name}.npz", y=split.y, source=split.source, id=split.id)
 
 
 def load_meta(folder: Path | str = PREPARED) -> dict:

@@ -129,7 +129,7 @@ class Predictor:
             return np.zeros(0)
         logits = np.concatenate(
             [
-                self._logits(tf.constant(self._model_input(batch[i : i + CHUNK]))).numpy()
+                self._logits(tf.constant(self.model_input(batch[i : i + CHUNK]))).numpy()
                 for i in range(0, len(batch), CHUNK)
             ]
         )
@@ -165,7 +165,7 @@ class Predictor:
         pixels = self._check_pixels(pixels)
         if len(pixels) != 1:
             raise ModelError(f"gradcam takes one picture, got {len(pixels)}")
-        heat = self._cam(tf.constant(self._model_input(pixels))).numpy()[0]
+        heat = self._cam(tf.constant(self.model_input(pixels))).numpy()[0]
         return np.clip(heat, 0.0, 1.0).astype(np.float32)
 
     # --- internals ---
@@ -201,7 +201,8 @@ class Predictor:
             )
         return batch
 
-    def _model_input(self, batch: np.ndarray) -> np.ndarray:
+    def model_input(self, batch: np.ndarray) -> np.ndarray:
+        """What the network takes for checked uint8 pixels: the same, or with ELA channels."""
         if not self.ela:
             return batch
         from model.ela import add_ela  # only ELA models need it (and its JPEG round trip)
@@ -317,7 +318,7 @@ def measure_inference(
 
     bytes_ms = timed(lambda: predictor.predict_bytes(jpeg), repeats)
     pixels_ms = timed(lambda: predictor.predict_pixels(one), repeats)
-    model_input = predictor._model_input(one)
+    model_input = predictor.model_input(one)
     keras_ms = timed(
         lambda: predictor.model.predict(model_input, verbose=0), max(10, repeats // 10)
     )

@@ -395,7 +395,7 @@ def profile_predict(model_dir: Path, calls: int = 10) -> dict:
 
     predictor = Predictor.load(model_dir)
     pixels = np.zeros((1, predictor.size, predictor.size, 3), np.uint8)
-    model_input = predictor._model_input(pixels)  # what measure_inference passes
+    model_input = predictor.model_input(pixels)  # what measure_inference passes
 
     def predict_all():
         for _ in range(calls):

@@ -1,4 +1,5 @@
-"""DVC stage `preprocess`: data/prepared/{train,val,test}.npz + meta.json, reports/dataset.json."""
+"""DVC stage `preprocess`: data/prepared/ ({train,val,test}.x.npy + .npz, meta.json) and
+reports/dataset.json."""
 
 from __future__ import annotations
 

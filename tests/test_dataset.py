@@ -117,7 +117,10 @@ def run_preprocess(tmp: Path, balance="class_weights", size=36, seed=0, workers=
 
 def arrays(tmp: Path, split: str) -> dict:
     with np.load(tmp / "prepared" / f"{split}.npz") as data:
-        return {k: data[k] for k in data.files}
+        return {
+            "x": np.load(tmp / "prepared" / f"{split}.x.npy"),
+            **{k: data[k] for k in data.files},
+        }
 
 
 # --- cifake ---
@@ -366,6 +369,26 @@ def test_prepared_arrays_are_load_image_of_every_picture(tmp_path):
     assert json.loads((tmp_path / "reports/dataset.json").read_text()) == report
 
 
+def test_a_picture_broken_after_merge_is_skipped_and_the_rest_stay_aligned(tmp_path):
+    archive = cifake_zip(tmp_path / "c.zip", per_group=4)
+    shas = add_scraped(tmp_path / "scraped", "web", [jpeg(5000 + i, 48) for i in range(6)], "real")
+    build(tmp_path, archive, {"web": "real"}, fraction=0.5)
+    broken = next((tmp_path / "scraped/web").glob(f"{shas[2][:16]}.*"))
+    broken.write_bytes(b"<html>gone</html>")  # not in merge's 32x32 store: decoded again
+    report = run_preprocess(tmp_path, workers=2)
+    assert report["skipped"]["preprocess"] == {"an HTML page, not an image": 1}
+    frame = merge.load_manifest(tmp_path / "merged").set_index("id")
+    with zipfile.ZipFile(tmp_path / "cifake/cifake.zip") as z:
+        for split in ("train", "val", "test"):
+            data = arrays(tmp_path, split)
+            assert len(data["x"]) == len(data["id"])
+            for x, ident in zip(data["x"], data["id"], strict=True):
+                row = frame.loc[ident]
+                raw = z.read(row["member"]) if row["member"] else Path(row["path"]).read_bytes()
+                assert (x == load_image(raw, 36)).all(), ident
+    assert sum(report["total"].values()) == 16 + 6 - 1
+
+
 @pytest.mark.parametrize("balance", ["none", "class_weights", "oversample", "smote"])
 def test_balance_options_touch_the_training_split_only(tmp_path, balance):
     archive = cifake_zip(tmp_path / "c.zip", per_group=10)
@@ -387,6 +410,11 @@ def test_balance_options_touch_the_training_split_only(tmp_path, balance):
         assert meta["class_weight"] is None
     if balance == "smote":
         assert (train["source"] == "smote").sum() == 24 and train["x"].dtype == np.uint8
+    if balance == "oversample":  # each copy's pixels are its original's
+        position = {ident: k for k, ident in enumerate(train["id"])}
+        for k, ident in enumerate(train["id"]):
+            if "#copy" in ident:
+                assert (train["x"][k] == train["x"][position[ident.split("#")[0]]]).all()
     assert len(set(train["id"])) == len(train["id"])
     assert not set(train["id"]) & set(val["id"]) and not set(train["id"]) & set(test["id"])
 
@@ -431,7 +459,9 @@ def test_a_killed_preprocess_leaves_no_partial_output_and_a_rerun_is_identical(t
     assert process.wait(120) == 0, process.stderr.read()
     duration = time.monotonic() - began
     reference = _digest(tmp_path / "data/prepared")
-    assert set(reference) == {"train.npz", "val.npz", "test.npz", "meta.json"}
+    assert set(reference) == {
+        f"{s}{ext}" for s in preprocess.SPLITS for ext in (".npz", ".x.npy")
+    } | {"meta.json"}
     for fraction in (0.5, 0.7, 0.8, 0.9, 0.95):
         process = start()
         time.sleep(duration * fraction)

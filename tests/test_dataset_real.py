@@ -77,8 +77,9 @@ def test_the_real_archive_end_to_end(cifake_zip, tmp_path):
     assert sum(report["total"].values()) + removed["total"] == 120_000
     assert abs(report["total"]["val"] - 0.1 * (100_000 - removed["total"])) <= 2
     assert json.loads((tmp_path / "dataset.json").read_text()) == report
+    x = np.load(tmp_path / "prepared" / "test.x.npy")
+    assert x.shape == (20_000, 36, 36, 3) and x.dtype == np.uint8
     with np.load(tmp_path / "prepared" / "test.npz") as test:
-        assert test["x"].shape == (20_000, 36, 36, 3) and test["x"].dtype == np.uint8
         assert set(test["source"]) == {"cifake"}
     meta = json.loads((tmp_path / "prepared" / "meta.json").read_text())
     assert meta["image_size"] == 36 and set(meta["class_weight"]) == {"0", "1"}

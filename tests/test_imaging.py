@@ -14,6 +14,7 @@ from dataset.imaging import (
     decode_image,
     load_image,
     resize_image,
+    resize_images,
 )
 from tests.images import make_image
 
@@ -61,6 +62,14 @@ def test_animation_gives_its_first_frame():
 def test_resize_squashes_the_whole_picture():
     assert resize_image(np.zeros((100, 30, 3), np.uint8), 36).shape == (36, 36, 3)
     assert resize_image(np.zeros((32, 32, 3), np.uint8), 36).shape == (36, 36, 3)
+
+
+@pytest.mark.parametrize("side", [32, 36, 80])  # enlarged, kept, shrunk
+def test_resizing_a_stack_is_resizing_each_picture(side):
+    rgbs = np.random.default_rng(side).integers(0, 256, (5, side, side, 3), dtype=np.uint8)
+    out = np.zeros((5, 36, 36, 3), np.uint8)
+    resize_images(rgbs, 36, out)
+    assert all((out[k] == resize_image(rgbs[k], 36)).all() for k in range(5))
 
 
 def pillow_pixels(data: bytes, shrink_to: int | None = None) -> np.ndarray:

@@ -1,7 +1,7 @@
 """The prepared-split reader, and the tiny project the stage tests run in.
 
-`make_project` lays out what the preprocess stage would leave (data/prepared/*.npz
-and meta.json) plus params.yaml, in a temporary folder the test chdirs into.
+`make_project` lays out what the preprocess stage would leave (data/prepared/*.x.npy,
+*.npz and meta.json) plus params.yaml, in a temporary folder the test chdirs into.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import yaml
 
-from model.data import class_weight, counts, load_split
+from model.data import Split, class_weight, counts, load_split, save_split
 from model.errors import ModelError
 from tests.conftest import ROOT
 
@@ -41,12 +41,16 @@ def make_arrays(n: int, size: int = 36, seed: int = 0) -> dict:
     }
 
 
+def write_arrays(folder: Path, name: str, arrays: dict) -> None:
+    save_split(Split(name, **arrays), folder)
+
+
 def make_project(root: Path, monkeypatch, **train) -> Path:
     """A project folder with tiny splits and params.yaml (train section overridden)."""
     prepared = root / "data" / "prepared"
     prepared.mkdir(parents=True)
     for seed, (split, n) in enumerate(SIZES.items()):
-        np.savez(prepared / f"{split}.npz", **make_arrays(n, seed=seed))
+        write_arrays(prepared, split, make_arrays(n, seed=seed))
     meta = {"image_size": 36, "balance": "class_weights", "class_weight": {"0": 1.0, "1": 1.0}}
     (prepared / "meta.json").write_text(json.dumps(meta))
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -65,7 +69,7 @@ def set_params(section: str, **values) -> None:
 
 
 def test_load_split_reads_arrays(tmp_path):
-    np.savez(tmp_path / "val.npz", **make_arrays(10))
+    write_arrays(tmp_path, "val", make_arrays(10))
     split = load_split("val", tmp_path)
     assert split.x.shape == (10, 36, 36, 3) and split.x.dtype == np.uint8
     assert set(split.source) == {"cifake", "scraped"} and len(split) == 10
@@ -81,7 +85,7 @@ def test_load_split_reads_arrays(tmp_path):
 )
 def test_load_split_refuses_bad_arrays(tmp_path, change, message):
     arrays = {**make_arrays(4), **change}
-    np.savez(tmp_path / "train.npz", **arrays)
+    write_arrays(tmp_path, "train", arrays)
     with pytest.raises(ModelError, match=message):
         load_split("train", tmp_path)
 
@@ -92,7 +96,7 @@ def test_missing_split_names_the_stage(tmp_path):
 
 
 def test_counts_and_class_weight(tmp_path):
-    np.savez(tmp_path / "test.npz", **make_arrays(6))
+    write_arrays(tmp_path, "test", make_arrays(6))
     table = counts(tmp_path)
     assert table == {"test": {"cifake": {"ai": 2, "real": 2}, "scraped": {"ai": 1, "real": 1}}}
     assert class_weight({"balance": "class_weights", "class_weight": {"0": 2, "1": 0.5}}) == {

@@ -150,8 +150,8 @@ def test_every_stage_runs_and_writes_its_outputs(repo, first_run):
         records = [json.loads(line) for line in lines]
         assert records and {r["label"] for r in records} == {keyword["label"]}
     for split in ("train", "val", "test"):
-        arrays = np.load(repo / "data/prepared" / f"{split}.npz")
-        assert arrays["x"].shape[1:] == (36, 36, 3) and arrays["x"].dtype == np.uint8
+        x = np.load(repo / "data/prepared" / f"{split}.x.npy")
+        assert x.shape[1:] == (36, 36, 3) and x.dtype == np.uint8
     dataset = json.loads((repo / "reports/dataset.json").read_text())
     assert dataset
     card = json.loads((repo / "published/model_card.json").read_text())
