@@ -36,7 +36,6 @@ CHUNK = 1000
 # One open archive / store per worker process (and per path).
 _archives: dict[str, zipfile.ZipFile] = {}
 _stores: dict[str, np.ndarray] = {}
-_files: dict[str, int] = {}  # .npy outputs open for writing
 
 
 def workers() -> int:
@@ -135,12 +134,19 @@ def load_chunk(task: tuple) -> tuple[int, np.ndarray, list[str | None]]:
     task = (start, items, size, store_path, out): items are (row, path, member,
     format, width, height), the pictures start.. of the whole work list. A stored row
     (row >= 0 in the store) is resized from the store when that equals load_image;
-    otherwise the bytes are read and decoded. With out = (npy_path, byte_offset) the
-    pixels are written into that .npy at byte_offset and not returned.
+    otherwise the bytes are read and decoded. With out = (npy_path, first_row) the
+    pixels are written into rows first_row.. of that .npy and not returned.
     """
     start, items, size, store_path, out = task
     store = _store(store_path, "r") if store_path else None
-    pixels = np.zeros((len(items), size, size, 3), dtype=np.uint8)
+    if out:
+        # Straight into the output file's pages, no buffer and no msync (the parent
+        # reads the same page cache): on this VM 0.8 s for the 118,000 CIFAKE pictures,
+        # against 1.1-1.5 s through a buffer and pwrite.
+        path, first_row = out
+        pixels = _store(path, "r+")[first_row : first_row + len(items)]
+    else:
+        pixels = np.zeros((len(items), size, size, 3), dtype=np.uint8)
     reasons: list[str | None] = [None] * len(items)
     from_store = [
         k
@@ -163,12 +169,7 @@ def load_chunk(task: tuple) -> tuple[int, np.ndarray, list[str | None]]:
             pixels[k] = imaging.load_image(read_bytes(path, member), size)
         except Exception as e:  # noqa: BLE001 - a picture that changed since merge
             reasons[k] = short_reason(e)
-    if out:
-        # pwrite, not a memmap: half the time (no page fault per 4 KiB), and no msync
-        # (the parent reads the same page cache).
-        _write_at(*out, memoryview(pixels).cast("B"))
-        return start, np.empty(0, np.uint8), reasons
-    return start, pixels, reasons
+    return start, np.empty(0, np.uint8) if out else pixels, reasons
 
 
 def load_all(
@@ -192,13 +193,11 @@ def load_all(
     if outputs:
         if sum(n for _, n in outputs) != len(items):
             raise ValueError(f"outputs hold {sum(n for _, n in outputs)} rows, not {len(items)}")
-        begin, row_bytes = 0, size * size * 3
+        begin = 0
         for path, n in outputs:
-            offset = npy_data_offset(path)
             for row in range(0, n, chunk):
                 part = items[begin + row : begin + min(row + chunk, n)]
-                out = (str(path), offset + row * row_bytes)
-                tasks.append((begin + row, part, size, store, out))
+                tasks.append((begin + row, part, size, store, (str(path), row)))
             begin += n
     else:
         tasks = [(i, items[i : i + chunk], size, store, None) for i in range(0, len(items), chunk)]
@@ -209,26 +208,6 @@ def load_all(
             pixels[start : start + len(part)] = part
         reasons[start : start + len(why)] = why
     return pixels, reasons
-
-
-def npy_data_offset(path: Path | str) -> int:
-    """Where an .npy file's array data begins (after its magic and header)."""
-    with open(path, "rb") as f:
-        major, _ = np.lib.format.read_magic(f)
-        read_header = {1: np.lib.format.read_array_header_1_0}.get(
-            major, np.lib.format.read_array_header_2_0
-        )
-        read_header(f)
-        return f.tell()
-
-
-def _write_at(path: str, offset: int, data: memoryview) -> None:
-    fd = _files.get(path)
-    if fd is None:
-        fd = _files[path] = os.open(path, os.O_WRONLY)
-    while data:
-        written = os.pwrite(fd, data, offset)
-        data, offset = data[written:], offset + written
 
 
 def _map(fn, tasks: list, n_workers: int | None) -> Iterable:
@@ -253,6 +232,3 @@ def _reset() -> None:
     # A forked worker must not share the parent's open archives (one file offset).
     _archives.clear()
     _stores.clear()
-    for fd in _files.values():
-        os.close(fd)
-    _files.clear()

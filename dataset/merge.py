@@ -195,8 +195,9 @@ def _read_info(path: Path) -> dict:
         return {}
 
 
-def load_manifest(folder: Path | str = OUT) -> pd.DataFrame:
+def load_manifest(folder: Path | str = OUT, columns: list[str] | None = None) -> pd.DataFrame:
+    """The merged manifest, all columns or only `columns` (reading fewer is faster)."""
     path = Path(folder) / MANIFEST
     if not path.is_file():
         raise DatasetError(f"{path} not found; run the merge stage first (dvc repro merge)")
-    return pd.read_parquet(path)
+    return pd.read_parquet(path, columns=columns)

@@ -41,6 +41,19 @@ SPLITS = ("train", "val", "test")
 LABELS = {0: "ai", 1: "real"}
 SMOTE_BASE = 4000  # minority pictures SMOTE draws neighbours from (its cost is quadratic)
 WRITE_CHUNK = 8192
+COLUMNS = [
+    "id",
+    "source",
+    "split",
+    "label",
+    "keep",
+    "row",
+    "path",
+    "member",
+    "format",
+    "width",
+    "height",
+]
 X_FILE = ".x.npy"  # train.x.npy: the pixels, beside train.npz (labels, sources, ids)
 
 
@@ -57,7 +70,7 @@ def preprocess(
     n_workers: int | None = None,
 ) -> dict:
     merged_dir = Path(merged_dir)
-    frame = merged.load_manifest(merged_dir)
+    frame = merged.load_manifest(merged_dir, COLUMNS)
     summary = _read_json(merged_dir / merged.SUMMARY)
     frame = frame[frame["keep"]].reset_index(drop=True)
     if frame.empty:

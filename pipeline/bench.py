@@ -28,6 +28,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+
 from pipeline import profiling
 from scraper.standin import free_port, running, wait_for_port
 
@@ -543,14 +545,33 @@ def machine() -> dict:
     except OSError:
         pass
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    first, again = fill_ms_per_mib()
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),
         "memory_gib": round(memory, 1),
+        "fill_new_memory_ms_per_mib": round(first, 2),
+        "fill_just_freed_memory_ms_per_mib": round(again, 2),
         "python": platform.python_version(),
         "tensorflow": tf.__version__,
         "platform": platform.platform(),
     }
+
+
+def fill_ms_per_mib(mib: int = 512) -> tuple[float, float]:
+    """Milliseconds to fill a MiB of newly allocated memory, then of memory just freed.
+
+    On a VM whose balloon device reports free pages to the host, memory freed a few
+    seconds ago is handed back and faults in again when touched. Every stage that
+    writes new data (page cache included) pays the first figure, not the second.
+    """
+    times = []
+    for _ in range(2):
+        start = time.perf_counter()
+        block = np.ones(mib << 20, np.uint8)
+        times.append((time.perf_counter() - start) * 1000 / mib)
+        del block
+    return times[0], times[1]
 
 
 def markdown(report: dict) -> str:
@@ -559,6 +580,8 @@ def markdown(report: dict) -> str:
         "",
         f"Machine: {report['machine']['cpu']}, {report['machine']['cores']} cores, "
         f"{report['machine']['memory_gib']} GiB, TensorFlow {report['machine']['tensorflow']}.",
+        f"Filling new memory: {report['machine']['fill_new_memory_ms_per_mib']} ms/MiB; "
+        f"memory just freed: {report['machine']['fill_just_freed_memory_ms_per_mib']} ms/MiB.",
         f"Command: `{report['command']}`. Medians of repeated runs; ratios from the same run.",
         "",
         "| part | figure | value |",

@@ -163,13 +163,21 @@ def test_markdown_lists_what_bounds_each_part_with_its_evidence():
     report = {
         "date": "2026-01-01",
         "command": "make bench",
-        "machine": {"cpu": "cpu", "cores": 2, "memory_gib": 1, "tensorflow": "2"},
+        "machine": {
+            "cpu": "cpu",
+            "cores": 2,
+            "memory_gib": 1,
+            "tensorflow": "2",
+            "fill_new_memory_ms_per_mib": 1.9,
+            "fill_just_freed_memory_ms_per_mib": 0.1,
+        },
         "parts": {
             "training": {"images_per_second": 1.0, "bound_by": "op kernels", "profile": profile},
             "app": {"skipped": "no model"},
         },
     }
     text = markdown(report)
+    assert "Filling new memory: 1.9 ms/MiB; memory just freed: 0.1 ms/MiB." in text
     section = text.split("## What bounds each part", 1)[1]
     assert "**training**: op kernels." in section
     assert "- Conv2DBackpropFilter: 30.0% (1.5 s)" in section
