@@ -11,8 +11,9 @@ Plus reports/dataset.json (counts, duplicates, skipped; a DVC metric) and
 reports/images/samples.png (a few training pictures per class).
 
 Every picture's pixels are `imaging.load_image(bytes, S)`: the 32x32 ones are resized
-from merge's decoded store with `imaging.resize_image`, which is the same thing (see
-decode.same_as_load_image), the others are decoded from their file again.
+from merge's decoded store with `imaging.resize_images` (resize_image on each), which
+is the same thing (see decode.same_as_load_image), the others are decoded from their
+file again.
 
 Validation is carved from train (seeded, stratified by source and label); balancing
 (oversample / smote) touches the training split only, after the split.
