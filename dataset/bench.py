@@ -121,7 +121,7 @@ def _against(base: dict, images: int, seconds: float) -> dict:
 
 
 def measure_data_path(zip_path: Path | str) -> dict:
-    """The stages in a fresh process: getrusage's peak is then theirs, not the baseline's."""
+    """The stages in a fresh process, so the peak memory is theirs, not the baseline's."""
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
         return pool.submit(_data_path_here, str(zip_path)).result()
 

@@ -189,11 +189,11 @@ def load_all(
     is copied afterwards. Without, one array of all pixels is returned.
     """
     store = str(store_path) if store_path else None
-    tasks = []
     if outputs:
-        if sum(n for _, n in outputs) != len(items):
-            raise ValueError(f"outputs hold {sum(n for _, n in outputs)} rows, not {len(items)}")
-        begin = 0
+        rows = sum(n for _, n in outputs)
+        if rows != len(items):
+            raise ValueError(f"outputs hold {rows} rows, not {len(items)}")
+        tasks, begin = [], 0
         for path, n in outputs:
             for row in range(0, n, chunk):
                 part = items[begin + row : begin + min(row + chunk, n)]

@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from dataset.preprocess import X_FILE  # the layout is defined once, by the stage writing it
 from model.augment import augment_batch
 from model.ela import add_ela
 from model.errors import ModelError
 
 PREPARED = Path("data/prepared")
-X_FILE = ".x.npy"  # train.x.npy holds train's pixels; train.npz its labels, sources and ids
 LABELS = {0: "ai", 1: "real"}
 
 

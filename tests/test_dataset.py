@@ -118,7 +118,7 @@ def run_preprocess(tmp: Path, balance="class_weights", size=36, seed=0, workers=
 def arrays(tmp: Path, split: str) -> dict:
     with np.load(tmp / "prepared" / f"{split}.npz") as data:
         return {
-            "x": np.load(tmp / "prepared" / f"{split}.x.npy"),
+            "x": np.load(tmp / "prepared" / f"{split}{preprocess.X_FILE}"),
             **{k: data[k] for k in data.files},
         }
 

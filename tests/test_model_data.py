@@ -93,6 +93,10 @@ def test_load_split_refuses_bad_arrays(tmp_path, change, message):
 def test_missing_split_names_the_stage(tmp_path):
     with pytest.raises(ModelError, match="preprocess stage"):
         load_split("test", tmp_path)
+    write_arrays(tmp_path, "test", make_arrays(4))
+    (tmp_path / "test.x.npy").unlink()  # labels without pixels
+    with pytest.raises(ModelError, match=r"test\.x\.npy not found; run the preprocess stage"):
+        load_split("test", tmp_path)
 
 
 def test_counts_and_class_weight(tmp_path):
