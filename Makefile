@@ -31,13 +31,13 @@ pipeline: $(STAMP)
 ## The complete pipeline on this machine: the scrape stages search a local stand-in
 ## for Google Images serving $(WEBSCRAPE); CIFAKE comes from ../shared/data/cifake.zip.
 pipeline-offline: $(STAMP)
-	@python -m scraper.standin --root $(WEBSCRAPE) --port $(STANDIN_PORT) & \
+	@python -m devtools.standin --root $(WEBSCRAPE) --port $(STANDIN_PORT) & \
 	  standin=$$!; trap "kill $$standin" EXIT; \
 	  PARAMS_OVERLAY=params.offline.yaml dvc repro
 
 ## Measure every stage; writes docs/benchmarks/<date>.{json,md}.
 bench: $(STAMP)
-	python -m pipeline.bench
+	python -m devtools.bench
 
 lint: $(STAMP)
 	ruff check . && ruff format --check .

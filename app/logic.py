@@ -69,7 +69,7 @@ class Settings:
 
 def load_settings(env=None) -> Settings:
     """params.yaml `app` (ParamsError, one line, if wrong) plus the environment."""
-    from pipeline import params
+    from settings import params
 
     env = os.environ if env is None else env
     app = params.load("app", ROOT / "params.yaml")

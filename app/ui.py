@@ -32,7 +32,7 @@ def get_predictor(model_dir: str, uncertain_band: float, stamp: tuple):
 
 
 def load_settings():
-    from pipeline.params import ParamsError
+    from settings.params import ParamsError
 
     try:
         return logic.load_settings()

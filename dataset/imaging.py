@@ -25,6 +25,8 @@ import cv2
 import numpy as np
 from PIL import ExifTags, Image, ImageOps
 
+from settings.errors import UserError
+
 MAX_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 50_000_000  # ~7000 x 7000; a larger picture is refused, not decoded
 FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
@@ -46,7 +48,7 @@ _MAGIC = (
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS + 1
 
 
-class ImageError(ValueError):
+class ImageError(UserError, ValueError):
     """These bytes are not a picture the project will use; the message says why."""
 
 

@@ -34,12 +34,11 @@ from dataset import merge as merged
 from dataset.atomic import atomic_dir, atomic_file, write_json
 from dataset.decode import load_all
 from dataset.errors import DatasetError
+from dataset.prepared import LABELS, META_FILE, SPLITS, X_FILE
+from dataset.prepared import PREPARED as OUT
 
-OUT = Path("data/prepared")
 REPORT = Path("reports/dataset.json")
 SAMPLES = Path("reports/images/samples.png")
-SPLITS = ("train", "val", "test")
-LABELS = {0: "ai", 1: "real"}
 SMOTE_BASE = 4000  # minority pictures SMOTE draws neighbours from (its cost is quadratic)
 WRITE_CHUNK = 8192
 COLUMNS = [
@@ -55,7 +54,6 @@ COLUMNS = [
     "width",
     "height",
 ]
-X_FILE = ".x.npy"  # train.x.npy: the pixels, beside train.npz (labels, sources, ids)
 
 
 def preprocess(
@@ -137,7 +135,7 @@ def preprocess(
             "val_fraction": val_fraction,
             "resampled": added,
         }
-        write_json(temp / "meta.json", meta)
+        write_json(temp / META_FILE, meta)
         positions = np.arange(len(y_first))
         sample_rows = {label: _pick(positions[y_first == label], rng) for label in (0, 1)}
         grid = _grid(np.load(x_paths["train"], mmap_mode="r"), sample_rows)

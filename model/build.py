@@ -26,7 +26,7 @@ CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 
 
 def build_model(params, image_size: int) -> keras.Model:
-    """The model for `params` (a pipeline.params.Train) and S = image_size."""
+    """The model for `params` (a settings.params.Train) and S = image_size."""
     channels = 6 if params.ela else 3
     inputs = keras.Input((image_size, image_size, channels), dtype="float32", name="pixels")
     if params.architecture == "cnn4":

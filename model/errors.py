@@ -1,2 +1,5 @@
-class ModelError(RuntimeError):
+from settings.errors import UserError
+
+
+class ModelError(UserError, RuntimeError):
     """The model cannot be built, trained, loaded or published; one line says why."""

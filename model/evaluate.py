@@ -19,7 +19,8 @@ from scipy.optimize import minimize_scalar
 from sklearn import metrics as skm
 
 from dataset.imaging import resize_image
-from model.data import LABELS, Split, with_ela
+from dataset.prepared import LABELS, Split
+from model.data import with_ela
 from model.errors import ModelError
 
 BATCH = 1024

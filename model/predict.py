@@ -187,7 +187,7 @@ def main(argv=None, out=None, err=None) -> int:
     args = parse_args(argv)
     out, err = out or sys.stdout, err or sys.stderr
     serve = _import_serve()
-    from pipeline.params import ParamsError
+    from settings.params import ParamsError
 
     try:
         predictor = serve.Predictor.load(args.model)  # the uncertain band from params.yaml

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from model.data import LABELS, Split
+from dataset.prepared import LABELS, Split
 from model.errors import ModelError
 
 PREPROCESSING = (

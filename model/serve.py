@@ -7,7 +7,7 @@ size, and a call costs about a millisecond, where `model.predict` costs ~90 ms o
 per-call set-up. Pixels always come from `dataset.imaging.load_image`, the same
 function training saw.
 
-`python -m model.serve [DIR]` prints inference figures (`measure_inference`).
+
 """
 
 from __future__ import annotations
@@ -272,7 +272,7 @@ def _logit_tensor(model):
 
 
 def _band_from_params() -> float:
-    from pipeline import params
+    from settings import params
 
     return params.load("app", ROOT / "params.yaml").uncertain_band
 
@@ -280,77 +280,3 @@ def _band_from_params() -> float:
 def _first_line(error: Exception) -> str:
     text = str(error).strip().splitlines()
     return (text[0] if text else type(error).__name__)[:160]
-
-
-# --- figures ---
-
-
-def measure_inference(
-    model_dir: Path | str | None = None, *, repeats: int = 200, batch: int = 256
-) -> dict:
-    """Latency and throughput of the serving path on this machine.
-
-    - bytes_ms: one 640x480 JPEG through predict_bytes (decode + resize + model), p50/p99
-    - pixels_ms: one S x S picture through predict_pixels (the model call alone)
-    - keras_predict_ms: the same picture through model.predict, per call
-    - batch_images_per_s: predict_pixels on `batch` pictures at once
-    """
-    from PIL import Image
-
-    predictor = Predictor.load(model_dir, uncertain_band=DEFAULT_BAND)
-    rng = np.random.default_rng(0)
-    small = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)
-    buffer = io.BytesIO()
-    Image.fromarray(small).resize((640, 480), Image.BILINEAR).save(buffer, "JPEG", quality=90)
-    jpeg = buffer.getvalue()
-    size = predictor.size
-    pixels = rng.integers(0, 256, (batch, size, size, 3), dtype=np.uint8)
-    one = pixels[:1]
-
-    def timed(fn, n):
-        fn()  # not counted: the first call may still allocate
-        out = []
-        for _ in range(n):
-            start = time.perf_counter()
-            fn()
-            out.append((time.perf_counter() - start) * 1000)
-        return np.asarray(out)
-
-    bytes_ms = timed(lambda: predictor.predict_bytes(jpeg), repeats)
-    pixels_ms = timed(lambda: predictor.predict_pixels(one), repeats)
-    model_input = predictor.model_input(one)
-    keras_ms = timed(
-        lambda: predictor.model.predict(model_input, verbose=0), max(10, repeats // 10)
-    )
-    gradcam_ms = timed(lambda: predictor.gradcam(one[0]), max(10, repeats // 4))
-    batch_ms = timed(lambda: predictor.predict_pixels(pixels), 5)
-
-    def pct(values, q):
-        return round(float(np.percentile(values, q)), 3)
-
-    return {
-        "model": str(Path(model_dir) if model_dir else default_model_dir()),
-        "image_size": size,
-        "parameters": int(predictor.model.count_params()),
-        "bytes_ms_p50": pct(bytes_ms, 50),
-        "bytes_ms_p99": pct(bytes_ms, 99),
-        "pixels_ms_p50": pct(pixels_ms, 50),
-        "pixels_ms_p99": pct(pixels_ms, 99),
-        "keras_predict_ms_p50": pct(keras_ms, 50),
-        "predict_vs_direct_ratio": round(float(np.median(keras_ms) / np.median(pixels_ms)), 1),
-        "gradcam_ms_p50": pct(gradcam_ms, 50),
-        "batch": batch,
-        "batch_images_per_s": round(batch / (float(np.median(batch_ms)) / 1000), 1),
-        "repeats": repeats,
-        "cpus": os.cpu_count(),
-    }
-
-
-if __name__ == "__main__":
-    import sys
-
-    try:
-        figures = measure_inference(sys.argv[1] if len(sys.argv) > 1 else None)
-    except ModelError as e:
-        sys.exit(f"error: {e}")
-    print(json.dumps(figures, indent=1))

@@ -11,16 +11,9 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
+from dataset.prepared import PREPARED, Split, load_meta, load_split
 from model.build import build_model, check_size
-from model.data import (
-    PREPARED,
-    Split,
-    class_weight,
-    eval_dataset,
-    load_meta,
-    load_split,
-    training_dataset,
-)
+from model.data import class_weight, eval_dataset, training_dataset
 from model.errors import ModelError
 
 MODEL_DIR = Path("data/model")

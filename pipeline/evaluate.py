@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pipeline import params as settings
-from pipeline.stage import run
+from settings import params as settings
+from settings.errors import run
 
 METRICS = Path("reports/metrics.json")
 EVALUATION = Path("reports/evaluation")
@@ -21,8 +21,8 @@ def main() -> None:
     params = settings.load("evaluate")
     import numpy as np
 
+    from dataset.prepared import LABELS, load_split
     from model import evaluate as ev
-    from model.data import LABELS, load_split
     from model.errors import ModelError
 
     if not MODEL.is_file():

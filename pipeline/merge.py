@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 from dataset.merge import OUT, merge
-from pipeline import params
-from pipeline.stage import run
+from settings import params
+from settings.errors import run
 
 
 def main() -> None:

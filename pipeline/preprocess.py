@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 
 from dataset.preprocess import OUT, preprocess
-from pipeline import params
-from pipeline.stage import run
+from settings import params
+from settings.errors import run
 
 
 def main() -> None:

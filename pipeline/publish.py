@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pipeline import params as settings
-from pipeline.stage import run
+from settings import params as settings
+from settings.errors import run
 
 MODEL = Path("data/model/model.keras")
 TRAINING = Path("data/model/training.json")
@@ -26,7 +26,7 @@ def main() -> None:
     metrics = pub.read_json(METRICS)
     pub.check_quality(metrics, params.min_accuracy)  # before anything is written
 
-    from model.data import PREPARED, counts, load_meta, load_split
+    from dataset.prepared import PREPARED, counts, load_meta, load_split
     from model.evaluate import load_trained
 
     evaluation = {

@@ -12,10 +12,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from pipeline import params
-from pipeline.stage import run
 from scraper.collect import collect
 from scraper.errors import ScrapeError
+from settings import params
+from settings.errors import run
 
 OUT_ROOT = Path("data/scraped")
 

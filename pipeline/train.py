@@ -6,8 +6,8 @@ plots/metrics/), which dvc.yaml declares; dvcyaml=None because dvc.yaml does.
 
 from __future__ import annotations
 
-from pipeline import params as settings
-from pipeline.stage import run
+from settings import params as settings
+from settings.errors import run
 
 
 def main() -> None:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pipeline import params as project_params
-from pipeline.stage import run
 from scraper.collect import collect
 from scraper.errors import ScrapeError
+from settings import params as project_params
+from settings.errors import run
 
 
 def defaults():

@@ -1,2 +1,5 @@
-class ScrapeError(RuntimeError):
+from settings.errors import UserError
+
+
+class ScrapeError(UserError, RuntimeError):
     """The search or download cannot go on; the message says why in one line."""

@@ -48,7 +48,7 @@ def standin_pictures(tmp_path_factory) -> Path:
     shared = shared_data_dir() / "webscrape"
     if shared.is_dir():
         return shared
-    from tests.images import make_image
+    from tests.helpers import make_image
 
     root = tmp_path_factory.mktemp("webscrape")
     for label in ("ai", "real"):
@@ -72,3 +72,12 @@ def artifacts_dir() -> Path:
     path = ROOT / "test-output"
     path.mkdir(exist_ok=True)
     return path
+
+
+@pytest.fixture(scope="session")
+def standin(standin_pictures):
+    """The URL of a running Google Images stand-in (devtools.standin) serving the pictures."""
+    from devtools.standin import running
+
+    with running(standin_pictures) as url:
+        yield url

@@ -1,0 +1,657 @@
+"""`make bench`: the cost of every stage, written to docs/benchmarks/<date>.{json,md}.
+
+Not a DVC stage: it measures them. Each figure is the median of repeated runs, and
+every comparison is a ratio taken in the same run (absolute times on a shared
+machine drift). Parts whose inputs are missing (no ../shared/data, no published
+model, a pipeline not yet built) are reported as skipped, with the reason.
+
+Where a figure is far from its limit, the part's `bound_by` says what bounds it and its
+`profile` holds the evidence, from a profiler (devtools/profiling.py): a TensorFlow
+trace of training steps; cProfile of model.predict, of decoding CIFAKE on one process,
+and of a scrape's browser thread. The report lists them under "What bounds each part".
+
+    python -m devtools.bench [--only scrape,preprocess,training,inference,app,repro]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from devtools import profiling
+from devtools.standin import free_port, running, wait_for_port
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("SHARED_DATA", ROOT.parent / "shared" / "data"))
+OUT = ROOT / "docs" / "benchmarks"
+
+
+class Skipped(Exception):
+    """A part cannot be measured here; the message says why."""
+
+
+def median_of(fn: Callable[[], float], repeats: int) -> float:
+    return statistics.median(fn() for _ in range(repeats))
+
+
+# --- scraper ---
+
+
+def bench_scrape(limit: int = 60, repeats: int = 3) -> dict:
+    """Images per minute against the local stand-in at 1 and 4 download workers."""
+    root = SHARED / "webscrape"
+    if not root.is_dir():
+        raise Skipped(f"needs {root} (the pictures behind the Google Images stand-in)")
+    from devtools.measure import measure_scrape
+
+    rows = {}
+    with running(root) as url:
+        for workers in (1, 4):
+            runs = []
+            for _ in range(repeats):
+                with tempfile.TemporaryDirectory() as out:
+                    runs.append(
+                        measure_scrape(
+                            f"{url}/search",
+                            workers=workers,
+                            limit=limit,
+                            out_dir=Path(out),
+                            allow_hosts=("127.0.0.1",),
+                        )
+                    )
+            rows[f"workers_{workers}"] = _median_rows(runs)
+        profile = profile_scrape(f"{url}/search", limit // 2)
+    one = rows["workers_1"]["images_per_minute"]
+    four = rows["workers_4"]["images_per_minute"]
+    return {
+        **rows,
+        "limit": limit,
+        "speedup_4_vs_1": round(four / one, 2) if one else None,
+        "bound_by": scrape_bound_by(profile),
+        "profile": profile,
+    }
+
+
+WEBDRIVER_COMMAND = ("selenium/webdriver/remote/remote_connection.py", "execute")
+SLEEP = ("~", "<built-in method time.sleep>")
+
+
+def profile_scrape(search_url: str, limit: int) -> dict:
+    """cProfile of one scrape's main thread (the browser's side; downloads run in threads)."""
+    from devtools.measure import measure_scrape
+
+    with tempfile.TemporaryDirectory() as out:
+        stats = profiling.cprofile(
+            lambda: measure_scrape(
+                search_url, workers=4, limit=limit, out_dir=Path(out), allow_hosts=("127.0.0.1",)
+            )
+        )
+    commands = profiling.calls(stats, WEBDRIVER_COMMAND)
+    webdriver_s = profiling.cumulative(stats, WEBDRIVER_COMMAND)
+    parts = {
+        "WebDriver commands (round trips to chromedriver)": webdriver_s,
+        "sleeps (time.sleep)": profiling.cumulative(stats, SLEEP),
+    }
+    return {
+        "profiler": f"cProfile, one scrape of {limit} images, main thread",
+        "seconds_profiled": round(stats.total_tt, 2),
+        "top": profiling.split(stats.total_tt, parts),
+        "webdriver_commands": commands,
+        "ms_per_webdriver_command": round(1000 * webdriver_s / commands, 1) if commands else None,
+        "sleep_callers": profiling.callers(stats, SLEEP),
+        "top_self": profiling.top_self(stats, 3),
+    }
+
+
+def scrape_bound_by(profile: dict) -> str:
+    sleeper = profile["sleep_callers"][0] if profile["sleep_callers"] else None
+    where = f" ({sleeper['share']:.0%} of them in {sleeper['name']})" if sleeper else ""
+    return (
+        f"the browser: {_shares(profile['top'])} of the main thread's time{where}; "
+        f"{profile['webdriver_commands']} WebDriver commands at "
+        f"{profile['ms_per_webdriver_command']} ms each"
+    )
+
+
+def _median_rows(runs: list[dict]) -> dict:
+    keys = [k for k, v in runs[0].items() if isinstance(v, (int, float))]
+    return {k: round(statistics.median(r[k] for r in runs), 3) for k in keys}
+
+
+# --- preprocessing ---
+
+
+def bench_preprocess() -> dict:
+    archive = SHARED / "cifake.zip"
+    if not archive.is_file():
+        raise Skipped(f"needs {archive}")
+    from devtools.data_bench import measure_data_path, measure_preprocess
+    from settings.params import load
+
+    profile = profile_decode(archive, load("preprocess", ROOT / "params.yaml").image_size)
+    data_path = measure_data_path(archive)
+    return {
+        "preprocess": measure_preprocess(archive, data_path),
+        "data_path": data_path,
+        "bound_by": decode_bound_by(profile),
+        "profile": profile,
+    }
+
+
+READ_BYTES = ("dataset/decode.py", "read_bytes")
+LOAD_IMAGE = ("dataset/imaging.py", "load_image")
+DECODE_IMAGE = ("dataset/imaging.py", "decode_image")
+
+
+def profile_decode(archive: Path, size: int, pictures: int = 3000) -> dict:
+    """cProfile of dataset.decode.load_all on one process over `pictures` CIFAKE pictures.
+
+    Opening the archive reads its directory of 120,000 entries once per process,
+    whatever the number of pictures, so it is reported apart from the per-picture
+    split (read the member, decode, resize). cProfile slows Python code more than C
+    code, so Python-heavy parts weigh more here than unprofiled (both times given).
+    """
+    import zipfile
+
+    from dataset import cifake
+    from dataset.decode import load_all
+    from dataset.imaging import load_image
+
+    start = time.perf_counter()
+    with zipfile.ZipFile(archive) as opened:
+        directory_seconds = time.perf_counter() - start
+        names = [n for n in opened.namelist() if cifake.split_and_label(n)]
+        sample = names[:: max(1, len(names) // pictures)][:pictures]
+        load_image(opened.read(sample[0]), size)  # decoders' first-use set-up: not counted
+    # (row, path, member, format, width, height): no store row, so each is decoded
+    items = [(-1, str(archive), name, "", 0, 0) for name in sample]
+    start = time.perf_counter()
+    load_all(items, size, n_workers=1)
+    seconds = time.perf_counter() - start
+    stats = profiling.cprofile(lambda: load_all(items, size, n_workers=1))
+    directory = profiling.called_from(stats, READ_BYTES, ("zipfile.py", "__init__"))
+    per_picture = profiling.cumulative(stats, ("dataset/decode.py", "load_all")) - directory
+    parts = {
+        "read member from zip": profiling.called_from(stats, READ_BYTES, ("zipfile.py", "read")),
+        "decode (decode_image)": profiling.called_from(stats, LOAD_IMAGE, DECODE_IMAGE),
+        "resize (resize_image)": profiling.called_from(
+            stats, LOAD_IMAGE, ("dataset/imaging.py", "resize_image")
+        ),
+    }
+    return {
+        "profiler": f"cProfile, load_all on 1 process over {len(items)} CIFAKE pictures",
+        "seconds": round(seconds, 2),
+        "seconds_profiled": round(stats.total_tt, 2),
+        "zip_directory_seconds": round(directory_seconds, 2),
+        "zip_directory_seconds_profiled": round(directory, 2),
+        "us_per_picture": round(1e6 * (seconds - directory_seconds) / len(items)),
+        "us_per_picture_profiled": round(1e6 * per_picture / len(items)),
+        "top": profiling.split(per_picture, parts),
+        "decode_callees": profiling.callees(stats, DECODE_IMAGE, top=3),
+    }
+
+
+def decode_bound_by(profile: dict) -> str:
+    return (
+        f"per picture: {_shares(profile['top'])}; within decode: "
+        f"{_shares(profile['decode_callees'], 2)}; plus "
+        f"{profile['zip_directory_seconds']} s per process reading the zip's directory"
+    )
+
+
+# --- training ---
+
+
+def matmul_peak_gflops(n: int = 2048, repeats: int = 10) -> float:
+    """The machine's float32 compute peak as TensorFlow reaches it: a large matmul."""
+    import tensorflow as tf
+
+    a = tf.random.normal((n, n))
+    b = tf.random.normal((n, n))
+    matmul = tf.function(lambda: tf.reduce_sum(tf.matmul(a, b)))
+    matmul().numpy()
+
+    def once():
+        start = time.perf_counter()
+        matmul().numpy()
+        return time.perf_counter() - start
+
+    return 2 * n**3 / median_of(once, repeats) / 1e9
+
+
+def forward_flops(model) -> int:
+    """Multiply-adds x 2 of the convolutions and dense layers for one picture."""
+    import keras
+
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Conv2D):
+            _, h, w, c_out = layer.output.shape
+            kh, kw = layer.kernel_size
+            total += 2 * h * w * c_out * kh * kw * layer.input.shape[-1]
+        elif isinstance(layer, keras.layers.Dense):
+            total += 2 * layer.input.shape[-1] * layer.units
+    return int(total)
+
+
+def bench_training(steps: int = 120, repeats: int = 3) -> dict:
+    """Training images/s of the default CNN, and where an epoch's time goes.
+
+    Three timings of the same `steps` batches, in one process:
+    - full: model.fit over the real tf.data pipeline (shuffle, augmentation);
+    - input: iterating that pipeline alone (what augmentation costs);
+    - step: model.fit over one batch already in memory (the model's own cost).
+    Achieved FLOP/s = 3 x forward FLOPs (forward + backward) x images/s, as a share
+    of the matmul peak measured in the same run. What bounds it comes from a
+    TensorFlow-profiler trace of a further fit (profile_training).
+    """
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from dataset.prepared import Split
+    from model.build import build_model
+    from model.data import training_dataset
+    from model.train import optimizer_for
+    from settings.params import load
+
+    params = load("train", ROOT / "params.yaml")
+    size = load("preprocess", ROOT / "params.yaml").image_size
+    batch = params.batch_size
+    n = steps * batch
+    rng = np.random.default_rng(0)
+    split = Split(
+        "bench",
+        rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8),
+        rng.integers(0, 2, n).astype(np.uint8),
+        np.full(n, "bench"),
+        np.arange(n).astype(str),
+    )
+    keras.utils.set_random_seed(0)
+    model = build_model(params, size)
+    model.compile(optimizer=optimizer_for(params, steps), loss="binary_crossentropy")
+    data = training_dataset(split, batch, augment=params.augment, ela=params.ela, seed=0)
+    x0, y0 = next(iter(data))
+    one_batch = tf.data.Dataset.from_tensors((x0, y0)).repeat(steps)
+
+    def fit(dataset):
+        start = time.perf_counter()
+        model.fit(dataset, epochs=1, verbose=0)
+        return time.perf_counter() - start
+
+    def iterate():
+        start = time.perf_counter()
+        for _ in data:
+            pass
+        return time.perf_counter() - start
+
+    fit(data)  # trace and warm up
+    full = median_of(lambda: fit(data), repeats)
+    step = median_of(lambda: fit(one_batch), repeats)
+    pipeline = median_of(iterate, repeats)
+    profile = profile_training(model, data)
+    peak = matmul_peak_gflops()
+    flops = forward_flops(model)
+    rate = n / full
+    achieved = 3 * flops * rate / 1e9
+    return {
+        "architecture": params.architecture,
+        "parameters": model.count_params(),
+        "batch_size": batch,
+        "augment": params.augment,
+        "images_per_second": round(rate, 1),
+        "model_step_images_per_second": round(n / step, 1),
+        "input_pipeline_images_per_second": round(n / pipeline, 1),
+        "forward_mflops_per_image": round(flops / 1e6, 2),
+        "achieved_gflops": round(achieved, 2),
+        "matmul_peak_gflops": round(peak, 1),
+        "share_of_peak": round(achieved / peak, 3),
+        "step_ms": round(1000 * full / steps, 2),
+        "bound_by": training_bound_by(profile),
+        "profile": profile,
+    }
+
+
+def profile_training(model, data, steps: int = 40) -> dict:
+    """TensorFlow-profiler trace of `steps` steps of model.fit over `data` (see
+    profiling.tf_step_profile); op time is also grouped by layer class."""
+    scopes = {layer.name: type(layer).__name__ for layer in model.layers}
+    scopes |= {model.optimizer.name: "optimizer", "compile_loss": "loss"}
+    # One more step than analysed: the epoch's first step waits for the pipeline to fill.
+    subset = data.take(steps + 1)
+    with tempfile.TemporaryDirectory() as logdir:
+        xplane = profiling.trace_tf(lambda: model.fit(subset, epochs=1, verbose=0), logdir)
+        profile = profiling.tf_step_profile(xplane, scopes=scopes)
+    return {"profiler": f"TensorFlow profiler, {profile['steps']} steps of model.fit", **profile}
+
+
+BOUND_SHARE = 0.2  # a step waiting or idle this much of its time is bound by that
+
+
+def training_bound_by(profile: dict) -> str:
+    """Input pipeline or framework overhead when the trace says so, else the op kernels."""
+    waiting, idle = profile["input_wait_share"], profile["overhead_share"]
+    if waiting >= BOUND_SHARE:
+        return f"input pipeline: steps wait for their batch {waiting:.0%} of the time"
+    if idle >= BOUND_SHARE:
+        return f"framework overhead: no op runs during {idle:.0%} of the step time"
+    layers = profile.get("by_layer", [])
+    by_layer = f"; by layer {_shares(layers)}" if layers else ""
+    return (
+        f"op kernels: {_shares(profile['top'])} of op time "
+        f"(convolutions and matmuls {profile['flop_kernel_share']:.0%}){by_layer}; "
+        f"steps wait for input {waiting:.1%} and run no op {idle:.1%} of the time"
+    )
+
+
+# --- inference ---
+
+
+def bench_inference() -> dict:
+    from devtools.measure import measure_inference
+    from model.errors import ModelError
+    from model.serve import default_model_dir
+
+    try:
+        figures = measure_inference(default_model_dir())
+    except ModelError as e:
+        raise Skipped(str(e)) from None
+    profile = profile_predict(default_model_dir())
+    # The report names the model folder as the README does, not this machine's path.
+    model = Path(figures["model"]).resolve()
+    figures["model"] = str(model.relative_to(ROOT)) if model.is_relative_to(ROOT) else str(model)
+    return {**figures, "bound_by": predict_bound_by(profile), "profile": profile}
+
+
+MODEL_CALL = "compiled predict function (tf.function call)"
+# Where model.predict's time goes, by the functions that spend it (none calls another).
+PREDICT_PARTS = {
+    "tf.data pipeline built per call (get_tf_dataset)": (
+        "data_adapters/array_data_adapter.py",
+        "get_tf_dataset",
+    ),
+    "iterator made per call (make_iterator)": ("ops/gen_dataset_ops.py", "make_iterator"),
+    MODEL_CALL: ("polymorphic_function/polymorphic_function.py", "__call__"),
+}
+TRACE = ("polymorphic_function/tracing_compilation.py", "_create_concrete_function")
+TRACE_DATA_FUNCTION = ("data/ops/structured_function.py", "__init__")
+
+
+def profile_predict(model_dir: Path, calls: int = 10) -> dict:
+    """cProfile of `calls` model.predict calls on one picture, as measure_inference makes them."""
+    import numpy as np
+
+    from model.serve import Predictor
+
+    predictor = Predictor.load(model_dir)
+    pixels = np.zeros((1, predictor.size, predictor.size, 3), np.uint8)
+    model_input = predictor.model_input(pixels)  # what measure_inference passes
+
+    def predict_all():
+        for _ in range(calls):
+            predictor.model.predict(model_input, verbose=0)
+
+    predictor.model.predict(model_input, verbose=0)  # traces the predict function once
+    start = time.perf_counter()
+    predict_all()
+    seconds = time.perf_counter() - start
+    stats = profiling.cprofile(predict_all)
+    parts = {name: profiling.cumulative(stats, fn) for name, fn in PREDICT_PARTS.items()}
+    return {
+        "profiler": f"cProfile, {calls} model.predict calls on 1 picture",
+        "ms_per_call": round(1000 * seconds / calls, 1),
+        "ms_per_call_profiled": round(1000 * stats.total_tt / calls, 1),
+        "top": profiling.split(stats.total_tt, parts),
+        "functions_traced_per_call": round(profiling.calls(stats, TRACE) / calls, 1),
+        "tf_data_functions_traced_per_call": round(
+            profiling.calls(stats, TRACE_DATA_FUNCTION) / calls, 1
+        ),
+        "top_self": profiling.top_self(stats, 3),
+    }
+
+
+def predict_bound_by(profile: dict) -> str:
+    model = next((row["share"] for row in profile["top"] if row["name"] == MODEL_CALL), 0.0)
+    set_up = [row for row in profile["top"] if row["name"] not in (MODEL_CALL, "other")]
+    traced = profile["functions_traced_per_call"]
+    data = profile["tf_data_functions_traced_per_call"]
+    which = "all tf.data functions" if traced == data else f"{data:g} of them tf.data functions"
+    return (
+        f"Keras's set-up in every model.predict call: {_shares(set_up)}, against "
+        f"{model:.0%} in the {MODEL_CALL}; each call traces {traced:g} new functions ({which})"
+    )
+
+
+def _shares(rows: list[dict], n: int = 3) -> str:
+    """'a 40%, b 30%, c 10%': the first n rows of a profile list."""
+    return ", ".join(f"{row['name']} {row['share']:.0%}" for row in rows[:n])
+
+
+# --- the app ---
+
+
+def bench_app(repeats: int = 3) -> dict:
+    """Seconds from `streamlit run` to the first verdict in headless Chromium."""
+    from model.serve import default_model_dir
+
+    if not (default_model_dir() / "model.keras").is_file():
+        raise Skipped(f"no published model in {default_model_dir()}")
+    from scraper.browser import start_browser
+
+    times = [_app_once(start_browser) for _ in range(repeats)]
+    return {"seconds_to_first_verdict": round(statistics.median(times), 2), "repeats": repeats}
+
+
+def _app_once(start_browser) -> float:
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    pixels = np.random.default_rng(0).integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).resize((640, 480)).save(buffer, "JPEG")
+    with tempfile.TemporaryDirectory() as folder:
+        picture = Path(folder) / "picture.jpg"
+        picture.write_bytes(buffer.getvalue())
+        return _seconds_to_verdict(start_browser, picture, free_port())
+
+
+def _seconds_to_verdict(start_browser, picture: Path, port: int) -> float:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    start = time.perf_counter()
+    app = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    driver = start_browser()
+    try:
+        wait_for_port(port, 60)
+        driver.get(f"http://127.0.0.1:{port}")
+        upload = WebDriverWait(driver, 120).until(
+            lambda d: d.find_elements(By.CSS_SELECTOR, "input[type=file]")
+        )[0]
+        upload.send_keys(str(picture))
+        WebDriverWait(driver, 120).until(
+            lambda d: "p_real = " in d.find_element(By.TAG_NAME, "body").text
+        )
+        return time.perf_counter() - start
+    finally:
+        driver.quit()
+        app.terminate()
+        app.wait(10)
+
+
+# --- dvc repro with nothing changed ---
+
+
+def bench_repro(repeats: int = 3) -> dict:
+    def dvc(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "dvc", *args], cwd=ROOT, capture_output=True, text=True
+        )
+
+    status = dvc("status", "--json")
+    if status.returncode != 0 or json.loads(status.stdout or "{}"):
+        raise Skipped("the pipeline is not up to date here; run `make pipeline-offline` first")
+
+    def once():
+        start = time.perf_counter()
+        result = dvc("repro")
+        if "Running stage" in result.stdout:
+            raise Skipped("dvc repro ran a stage; the pipeline was not up to date")
+        return time.perf_counter() - start
+
+    return {"seconds": round(median_of(once, repeats), 2), "repeats": repeats}
+
+
+# --- report ---
+
+PARTS = {
+    "scrape": bench_scrape,
+    "preprocess": bench_preprocess,
+    "training": bench_training,
+    "inference": bench_inference,
+    "app": bench_app,
+    "repro": bench_repro,
+}
+
+
+def machine() -> dict:
+    import tensorflow as tf
+
+    cpu = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    first, again = fill_ms_per_mib()
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(memory, 1),
+        "fill_new_memory_ms_per_mib": round(first, 2),
+        "fill_just_freed_memory_ms_per_mib": round(again, 2),
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "platform": platform.platform(),
+    }
+
+
+def fill_ms_per_mib(mib: int = 512) -> tuple[float, float]:
+    """Milliseconds to fill a MiB of newly allocated memory, then of memory just freed.
+
+    On a VM whose balloon device reports free pages to the host, memory freed a few
+    seconds ago is handed back and faults in again when touched. Every stage that
+    writes new data (page cache included) pays the first figure, not the second.
+    """
+    times = []
+    for _ in range(2):
+        start = time.perf_counter()
+        block = np.ones(mib << 20, np.uint8)
+        times.append((time.perf_counter() - start) * 1000 / mib)
+        del block
+    return times[0], times[1]
+
+
+def markdown(report: dict) -> str:
+    lines = [
+        f"# Benchmarks {report['date']}",
+        "",
+        f"Machine: {report['machine']['cpu']}, {report['machine']['cores']} cores, "
+        f"{report['machine']['memory_gib']} GiB, TensorFlow {report['machine']['tensorflow']}.",
+        f"Filling new memory: {report['machine']['fill_new_memory_ms_per_mib']} ms/MiB; "
+        f"memory just freed: {report['machine']['fill_just_freed_memory_ms_per_mib']} ms/MiB.",
+        f"Command: `{report['command']}`. Medians of repeated runs; ratios from the same run.",
+        "",
+        "| part | figure | value |",
+        "|---|---|---|",
+    ]
+    for part, figures in report["parts"].items():
+        if "skipped" in figures:
+            lines.append(f"| {part} | skipped | {figures['skipped']} |")
+            continue
+        for key, value in _flatten(figures):
+            lines.append(f"| {part} | {key} | {value} |")
+    return "\n".join(lines + _bounds_section(report["parts"])) + "\n"
+
+
+def _bounds_section(parts: dict) -> list[str]:
+    """Each profiled part's bound_by and its evidence: the profile's top entries."""
+    profiled = {part: f for part, f in parts.items() if "bound_by" in f and "profile" in f}
+    if not profiled:
+        return []
+    lines = ["", "## What bounds each part", ""]
+    for part, figures in profiled.items():
+        profile = figures["profile"]
+        lines.append(f"- **{part}**: {figures['bound_by']}.")
+        lines.append(f"  Evidence ({profile['profiler']}):")
+        for row in profile["top"][:3]:
+            lines.append(f"  - {row['name']}: {row['share']:.1%} ({row['seconds']} s)")
+    return lines
+
+
+def _flatten(figures: dict, prefix: str = ""):
+    for key, value in figures.items():
+        if isinstance(value, dict):
+            yield from _flatten(value, f"{prefix}{key}.")
+        elif not isinstance(value, list):  # profile lists: in "What bounds each part"
+            yield f"{prefix}{key}", value
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devtools.bench", description=__doc__)
+    parser.add_argument("--only", default=",".join(PARTS), help="comma-separated parts")
+    args = parser.parse_args(argv)
+    chosen = [p.strip() for p in args.only.split(",") if p.strip()]
+    unknown = sorted(set(chosen) - set(PARTS))
+    if unknown:
+        parser.error(f"unknown part {unknown[0]!r} (known: {', '.join(PARTS)})")
+    date = datetime.now(UTC).strftime("%Y-%m-%d")
+    report = {
+        "date": date,
+        "command": "make bench"
+        if set(chosen) == set(PARTS)
+        else f"python -m devtools.bench --only {','.join(chosen)}",
+        "machine": machine(),
+        "parts": {},
+    }
+    for part in chosen:
+        print(f"bench: {part}…", file=sys.stderr, flush=True)
+        try:
+            report["parts"][part] = PARTS[part]()
+        except Skipped as e:
+            report["parts"][part] = {"skipped": str(e)}
+        print(f"bench: {part}: {json.dumps(report['parts'][part])}", file=sys.stderr, flush=True)
+    OUT.mkdir(parents=True, exist_ok=True)
+    stem = OUT / (date if set(chosen) == set(PARTS) else f"{date}-{'-'.join(chosen)}")
+    stem.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n")
+    stem.with_suffix(".md").write_text(markdown(report))
+    print(f"wrote {stem}.md and .json")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,178 @@
+"""Helpers shared by the test modules: pictures made in memory, a tiny published
+model with the real model's contract, and a tiny project the stage tests run in.
+
+Nothing here needs ../shared (a user's clone has none).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+import yaml
+from PIL import Image
+
+from dataset.prepared import Split, save_split
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def make_image(
+    width: int = 64, height: int = 48, *, fmt: str = "JPEG", mode: str = "RGB", seed: int = 0
+) -> bytes:
+    """Encoded bytes of a random-but-smooth picture (so JPEG/PNG behave as on photos)."""
+    rng = np.random.default_rng(seed)
+    small = rng.integers(0, 256, size=(max(2, height // 8), max(2, width // 8), 3), dtype=np.uint8)
+    image = Image.fromarray(small).resize((width, height), Image.BILINEAR)
+    if mode != "RGB":
+        image = image.convert(mode)
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+# --- a tiny published model ---
+
+SIZE = 36
+GAIN = 20.0  # logit = GAIN * (mean brightness - 0.5): white is real, black is ai
+
+
+def tiny_model(*, logit_layer: bool = True) -> keras.Model:
+    """Brightness decides: bright pictures are 'real', dark ones 'ai', grey is uncertain.
+
+    Same contract as the published model: uint8 pixels in, Rescaling inside, a conv
+    named last_conv, a Dense `logit`, a sigmoid p_real out.
+    """
+    inputs = keras.Input((SIZE, SIZE, 3), dtype="uint8", name="pixels")
+    x = keras.layers.Rescaling(1 / 255)(inputs)
+    x = keras.layers.AveragePooling2D(4)(x)  # 9x9: Grad-CAM must be upsampled
+    conv = keras.layers.Conv2D(1, 1, name="last_conv")
+    x = conv(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    dense = keras.layers.Dense(1, name="logit" if logit_layer else "score")
+    x = dense(x)
+    outputs = keras.layers.Activation("sigmoid", name="p_real")(x)
+    model = keras.Model(inputs, outputs, name="tiny")
+    conv.set_weights([np.full((1, 1, 3, 1), 1 / 3, np.float32), np.array([-0.5], np.float32)])
+    dense.set_weights([np.array([[GAIN]], np.float32), np.zeros(1, np.float32)])
+    return model
+
+
+def tiny_card(**changes) -> dict:
+    card = {
+        "name": "realorai-tiny",
+        "architecture": "tiny: 1x1 conv on brightness (tests only)",
+        "parameters": 6,
+        "image_size": SIZE,
+        "input": "rgb",
+        "threshold": 0.5,
+        "temperature": 2.0,
+        "preprocessing": "dataset.imaging.load_image",
+        "labels": {"0": "ai", "1": "real"},
+        "data": {
+            "counts": {
+                "train": {"cifake": {"ai": 900, "real": 880}, "scraped": {"ai": 40, "real": 60}},
+                "test": {"cifake": {"ai": 200, "real": 200}},
+            }
+        },
+        "metrics": {
+            "accuracy": 0.931,
+            "roc_auc": 0.975,
+            "average_precision": 0.97,
+            "precision": {"ai": 0.92, "real": 0.94},
+            "recall": {"ai": 0.94, "real": 0.92},
+            "f1": {"ai": 0.93, "real": 0.93},
+            "ece_before": 0.041,
+            "ece_after": 0.012,
+            "per_source": {"cifake": {"n": 400, "accuracy": 0.94, "roc_auc": 0.98}},
+        },
+        "confusion_matrix": {"labels": ["ai", "real"], "matrix": [[188, 12], [16, 184]]},
+        "roc": {"fpr": [0.0, 0.02, 0.1, 0.3, 1.0], "tpr": [0.0, 0.6, 0.9, 0.97, 1.0]},
+        "robustness": [
+            {"edit": "none", "accuracy": 0.93, "roc_auc": 0.975},
+            {"edit": "jpeg_70", "accuracy": 0.81, "roc_auc": 0.9},
+        ],
+        "calibration": {
+            "bins": [
+                {"confidence": 0.55, "accuracy": 0.56, "count": 20},
+                {"confidence": 0.75, "accuracy": 0.73, "count": 60},
+                {"confidence": 0.95, "accuracy": 0.96, "count": 320},
+            ]
+        },
+        "training": {"epochs_run": 3, "seconds": 12.5, "images_per_second": 900.0},
+        "revision": "0123456789abcdef",
+        "created": "2025-01-01T00:00:00+00:00",
+        "min_accuracy": 0.9,
+    }
+    card.update(changes)
+    return card
+
+
+def publish_tiny(folder: Path, *, card: dict | None = None, logit_layer: bool = True) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    tiny_model(logit_layer=logit_layer).save(folder / "model.keras")
+    (folder / "model_card.json").write_text(json.dumps(card or tiny_card()))
+    return folder
+
+
+def solid(value: int, fmt: str = "PNG", size=(50, 40)) -> bytes:
+    """A one-colour picture: 255 is surely 'real', 0 surely 'ai', 128 'uncertain'."""
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (value, value, value)).save(buffer, fmt)
+    return buffer.getvalue()
+
+
+# --- a tiny project for the stage tests ---
+
+SIZES = {"train": 64, "val": 32, "test": 48}
+TINY_TRAIN = {
+    "filters": [4, 8, 8, 8],
+    "dense": [8],
+    "epochs": 1,
+    "batch_size": 16,
+    "weights": "none",
+}
+
+
+def make_arrays(n: int, size: int = 36, seed: int = 0) -> dict:
+    """Half real (smooth colour fields), half ai (the same plus texture); two sources."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 2
+    base = rng.integers(0, 256, (n, 1, 1, 3)).astype(np.float64)
+    x = base + rng.normal(0, 4 + 30 * (1 - y)[:, None, None, None], (n, size, size, 3))
+    return {
+        "x": np.clip(x, 0, 255).astype(np.uint8),
+        "y": y.astype(np.uint8),
+        "source": np.where(np.arange(n) % 3 == 0, "scraped", "cifake"),
+        "id": np.array([f"img{i}" for i in range(n)]),
+    }
+
+
+def write_arrays(folder: Path, name: str, arrays: dict) -> None:
+    save_split(Split(name, **arrays), folder)
+
+
+def make_project(root: Path, monkeypatch, **train) -> Path:
+    """A project folder with tiny splits and params.yaml (train section overridden)."""
+    prepared = root / "data" / "prepared"
+    prepared.mkdir(parents=True)
+    for seed, (split, n) in enumerate(SIZES.items()):
+        write_arrays(prepared, split, make_arrays(n, seed=seed))
+    meta = {"image_size": 36, "balance": "class_weights", "class_weight": {"0": 1.0, "1": 1.0}}
+    (prepared / "meta.json").write_text(json.dumps(meta))
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["train"].update({**TINY_TRAIN, **train})
+    params["publish"]["examples"] = 4
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    monkeypatch.chdir(root)
+    monkeypatch.delenv("PARAMS_OVERLAY", raising=False)
+    return root
+
+
+def set_params(section: str, **values) -> None:
+    params = yaml.safe_load(Path("params.yaml").read_text())
+    params[section].update(values)
+    Path("params.yaml").write_text(yaml.safe_dump(params))

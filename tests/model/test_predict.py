@@ -1,0 +1,147 @@
+"""python -m model.predict: files and folders, bad files reported and skipped, text/JSON/CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from model import predict
+from tests.helpers import ROOT, make_image, publish_tiny, solid
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory) -> Path:
+    return publish_tiny(tmp_path_factory.mktemp("published"))
+
+
+@pytest.fixture
+def pictures(tmp_path) -> Path:
+    """white.png (real), a folder with black.jpg (ai), a broken JPEG, HTML named .jpg, notes."""
+    (tmp_path / "white.png").write_bytes(solid(255))
+    folder = tmp_path / "folder"
+    (folder / "deeper").mkdir(parents=True)
+    (folder / "black.jpg").write_bytes(solid(0, "JPEG"))
+    (folder / "deeper" / "photo.webp").write_bytes(make_image(120, 90, fmt="WEBP"))
+    (folder / "deeper" / "cut.jpg").write_bytes(make_image(120, 90)[:200])
+    (folder / "page.jpg").write_bytes(b"<!DOCTYPE html><html><body>404</body></html>")
+    (folder / "notes.txt").write_text("not a picture, and not an image extension")
+    return tmp_path
+
+
+def run(argv, model_dir):
+    out, err = io.StringIO(), io.StringIO()
+    code = predict.main([*argv, "--model", str(model_dir)], out, err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_files_and_folders_with_one_bad_file_go_on(pictures, model_dir):
+    code, out, err = run([str(pictures / "white.png"), str(pictures / "folder")], model_dir)
+    assert code == 1
+    lines = [line.split("\t") for line in out.splitlines()]
+    names = [Path(line[0]).name for line in lines]
+    assert names == ["white.png", "black.jpg", "photo.webp"]  # notes.txt is not looked at
+    white, black = lines[0], lines[1]
+    assert float(white[1]) > 0.9 and white[2] == "real" and white[3].endswith(" ms")
+    assert float(black[1]) < 0.1 and black[2] == "ai"
+    errors = err.splitlines()
+    assert len(errors) == 2
+    assert any("cut.jpg: error: corrupt or truncated" in e for e in errors)
+    assert any("page.jpg: error: an HTML page" in e for e in errors)
+
+
+def test_all_good_exits_zero(pictures, model_dir):
+    code, out, err = run(
+        [str(pictures / "white.png"), str(pictures / "folder/black.jpg")], model_dir
+    )
+    assert code == 0 and err == "" and len(out.splitlines()) == 2
+
+
+def test_missing_path_and_empty_folder_are_errors(tmp_path, model_dir):
+    (tmp_path / "empty").mkdir()
+    code, out, err = run([str(tmp_path / "nope.jpg"), str(tmp_path / "empty")], model_dir)
+    assert code == 1 and out == ""
+    assert "nope.jpg: error: no such file or folder" in err
+    assert "empty: error: no image files in this folder" in err
+
+
+def test_json_has_a_row_per_picture_and_error_rows(pictures, model_dir):
+    code, out, err = run(["--json", str(pictures)], model_dir)
+    rows = json.loads(out)
+    assert code == 1 and err == ""
+    assert {Path(r["path"]).name for r in rows} == {
+        "white.png",
+        "black.jpg",
+        "photo.webp",
+        "cut.jpg",
+        "page.jpg",
+    }
+    for row in rows:
+        assert set(row) == set(predict.FIELDS)
+        if row["error"]:
+            assert row["p_real"] is None and row["label"] is None
+        else:
+            assert 0 <= row["p_real"] <= 1 and row["label"] in ("ai", "real")
+            assert row["verdict"] in ("ai", "real", "uncertain") and row["milliseconds"] > 0
+
+
+def test_csv_has_a_header_and_error_rows(pictures, model_dir):
+    code, out, err = run(["--csv", str(pictures / "folder")], model_dir)
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert code == 1 and err == ""
+    assert tuple(rows[0]) == predict.FIELDS
+    by_name = {Path(r["path"]).name: r for r in rows}
+    assert by_name["black.jpg"]["label"] == "ai" and by_name["black.jpg"]["error"] == ""
+    assert by_name["page.jpg"]["p_real"] == "" and "HTML" in by_name["page.jpg"]["error"]
+
+
+def test_small_batches_give_the_same_answers_in_the_same_order(tmp_path, model_dir):
+    for i in range(7):
+        (tmp_path / f"{i}.png").write_bytes(make_image(50, 50, fmt="PNG", seed=i))
+    (tmp_path / "3.png").write_bytes(b"GIF89a broken")
+    _, big, _ = run(["--json", str(tmp_path)], model_dir)
+    _, small, _ = run(["--json", "--batch-size", "2", str(tmp_path)], model_dir)
+
+    def same(rows):  # all but the timings (and the wording of the error)
+        return [(r["path"], r["p_real"], r["label"], bool(r["error"])) for r in json.loads(rows)]
+
+    assert same(big) == same(small)
+    assert [Path(r[0]).name for r in same(big)] == [f"{i}.png" for i in range(7)]
+    assert [r[3] for r in same(big)] == [i == 3 for i in range(7)]
+
+
+def test_oversized_file_is_refused_before_reading(tmp_path, model_dir, monkeypatch):
+    monkeypatch.setattr(predict, "MAX_BYTES", 1000)
+    monkeypatch.setattr(predict.read_pixels, "__defaults__", (1000,))
+    (tmp_path / "big.png").write_bytes(make_image(400, 400, fmt="PNG"))
+    code, _, err = run([str(tmp_path / "big.png")], model_dir)
+    assert code == 1 and "file too large" in err
+
+
+def test_missing_model_is_one_line_and_exit_2(tmp_path, pictures):
+    code, out, err = run([str(pictures / "white.png")], tmp_path / "nothing")
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "make pipeline-offline" in err
+
+
+def test_command_line(pictures, model_dir):
+    """The real command: clean stderr (no TensorFlow start-up chatter), exit code 1."""
+    env = {**os.environ, "REALORAI_MODEL_DIR": str(model_dir)}
+    done = subprocess.run(
+        [sys.executable, "-m", "model.predict", "--csv", str(pictures / "folder")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1, done.stderr
+    assert done.stderr == ""
+    assert done.stdout.startswith("path,p_real,label,verdict,milliseconds,error\n")
+    assert len(done.stdout.splitlines()) == 5

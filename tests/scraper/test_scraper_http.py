@@ -1,0 +1,186 @@
+"""scraper.http and the folder bookkeeping of scraper.collect, without a browser.
+
+The stand-in serves the faulty URLs from a thread on 127.0.0.1; the SSRF guard is
+exercised with literal addresses, so nothing here needs a network or DNS.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from devtools.standin import serve
+from scraper import http
+from scraper.collect import MANIFEST, parse_data_uri, reconcile, short_url
+from scraper.errors import ScrapeError
+from tests.helpers import make_image
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pictures")
+    for label in ("ai", "real"):
+        (root / label).mkdir()
+        for i in range(4):
+            (root / label / f"{label}{i}.jpg").write_bytes(make_image(96, 72, seed=i))
+    httpd = serve(root, 0)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", root
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture
+def session():
+    s = http.new_session(retries=2, backoff=0.1)
+    yield s
+    s.close()
+
+
+def fetch(session, url, allow=("127.0.0.1",), max_bytes=1_000_000, timeout=1.0):
+    return http.fetch_bytes(session, url, allow_hosts=allow, max_bytes=max_bytes, timeout=timeout)
+
+
+# --- the SSRF guard ---
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("http://127.0.0.1/x.jpg", "loopback"),
+        ("http://[::1]/x.jpg", "loopback"),
+        ("http://2130706433/x.jpg", "loopback"),  # 127.0.0.1 as one decimal number
+        ("http://[::ffff:127.0.0.1]/x.jpg", "loopback"),
+        ("http://10.1.2.3/x.jpg", "private"),
+        ("http://192.168.0.1/x.jpg", "private"),
+        ("http://169.254.169.254/latest/meta-data/", "link-local"),  # cloud metadata
+        ("http://0.0.0.0/x.jpg", "unspecified"),
+        ("http://224.0.0.1/x.jpg", "multicast"),
+        ("file:///etc/passwd", "only http and https"),
+        ("ftp://example.com/x.jpg", "only http and https"),
+        ("http:///x.jpg", "without a host"),
+    ],
+)
+def test_check_url_refuses_non_public_targets(url, why):
+    with pytest.raises(ScrapeError, match=why) as caught:
+        http.check_url(url)
+    assert "\n" not in str(caught.value)
+
+
+def test_check_url_allows_public_addresses_and_allowed_hosts():
+    http.check_url("http://93.184.216.34/x.jpg")  # a global literal: no DNS needed
+    http.check_url("http://127.0.0.1:8765/x.jpg", allow_hosts=("127.0.0.1",))
+    http.check_url("http://LOCALHOST/x.jpg", allow_hosts=("localhost",))
+    with pytest.raises(ScrapeError, match="loopback"):
+        http.check_url("http://127.0.0.1/x.jpg", allow_hosts=("localhost",))
+
+
+def test_a_redirect_to_loopback_is_refused_even_from_an_allowed_host(server, session):
+    base, _ = server
+    port = base.rsplit(":", 1)[1]
+    target = f"http://127.0.0.1:{port}/images/real/real0.jpg"
+    redirect = f"http://localhost:{port}/redirect?to={quote(target)}"
+    with pytest.raises(ScrapeError, match=r"refused 127\.0\.0\.1: .*loopback"):
+        fetch(session, redirect, allow=("localhost",))
+    data, _ = fetch(session, redirect, allow=("localhost", "127.0.0.1"))  # both allowed: followed
+    assert data.startswith(b"\xff\xd8")
+
+
+def test_too_many_redirects_is_one_line(server, session):
+    base, _ = server
+    url = "/images/real/real0.jpg"
+    for _ in range(http.MAX_REDIRECTS + 2):
+        url = f"/redirect?to={quote(url)}"
+    with pytest.raises(ScrapeError, match="too many redirects"):
+        fetch(session, base + url)
+
+
+# --- failures, each one line ---
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("/fault/404.jpg", r"^HTTP 404 from 127\.0\.0\.1$"),
+        ("/fault/500.jpg", r"^HTTP 500 from 127\.0\.0\.1$"),
+        ("/fault/slow.jpg", r"^timed out after 1 s waiting for 127\.0\.0\.1$"),
+        ("/fault/big.jpg", r"^larger than 1000000 bytes"),
+    ],
+)
+def test_download_failures_are_one_line(server, session, path, message):
+    base, _ = server
+    with pytest.raises(http.FetchError, match=message):
+        fetch(session, base + path)
+
+
+def test_nothing_listening_is_could_not_connect(session):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    with pytest.raises(http.FetchError, match="could not connect to 127.0.0.1"):
+        fetch(session, f"http://127.0.0.1:{port}/x.jpg")
+
+
+def test_429_with_retry_after_is_retried_then_succeeds(server, session):
+    base, root = server
+    data, content_type = fetch(session, base + "/fault/429/real1.jpg", timeout=5)
+    assert data == (root / "real" / "real1.jpg").read_bytes() and content_type == "image/jpeg"
+
+
+def test_content_type_is_reported_not_trusted(server, session):
+    base, _ = server
+    data, content_type = fetch(session, base + "/fault/page.jpg")
+    assert content_type == "image/jpeg" and data.lstrip().lower().startswith(b"<!doctype html")
+
+
+# --- the folder: resume bookkeeping ---
+
+
+def record(name, data, query="cats", label="real"):
+    return {"file": name, "query": query, "label": label, "sha256": http_sha(data)}
+
+
+def http_sha(data):
+    from dataset.hashing import file_sha256
+
+    return file_sha256(data)
+
+
+def test_reconcile_makes_folder_and_manifest_agree(tmp_path: Path):
+    good, other, orphan = (make_image(seed=s) for s in (1, 2, 3))
+    (tmp_path / "aaaaaaaaaaaaaaaa.jpg").write_bytes(good)
+    (tmp_path / "bbbbbbbbbbbbbbbb.jpg").write_bytes(other)  # of an earlier query
+    (tmp_path / "cccccccccccccccc.jpg").write_bytes(orphan)  # killed before its line
+    (tmp_path / ".dddddddddddddddd.jpg.123.part").write_bytes(good[:50])  # killed mid-write
+    (tmp_path / "notes.txt").write_text("not ours")  # left alone
+    lines = [
+        record("aaaaaaaaaaaaaaaa.jpg", good),
+        record("bbbbbbbbbbbbbbbb.jpg", other, query="dogs"),
+        record("eeeeeeeeeeeeeeee.jpg", good),  # its file is gone
+    ]
+    text = "".join(json.dumps(r) + "\n" for r in lines) + '{"file": "torn'
+    (tmp_path / MANIFEST).write_text(text)
+
+    kept, dropped = reconcile(tmp_path, "cats", "real")
+
+    assert [r["file"] for r in kept] == ["aaaaaaaaaaaaaaaa.jpg"] and dropped == 2
+    assert sorted(os.listdir(tmp_path)) == ["aaaaaaaaaaaaaaaa.jpg", MANIFEST, "notes.txt"]
+    on_disk = [json.loads(line) for line in (tmp_path / MANIFEST).read_text().splitlines()]
+    assert on_disk == kept
+
+
+def test_data_uris_are_decoded_and_shortened():
+    import base64
+
+    data = make_image()
+    uri = "data:image/jpeg;base64," + base64.b64encode(data).decode()
+    assert parse_data_uri(uri) == data
+    assert short_url(uri) == "data:image/jpeg;base64,…"
+    assert short_url("http://x/y.jpg") == "http://x/y.jpg"

@@ -1,0 +1,141 @@
+"""params.yaml is checked when loaded: every bad key ends in one line that names it."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from settings import params
+from settings.params import ParamsError
+from tests.helpers import ROOT
+
+SHIPPED = yaml.safe_load((ROOT / "params.yaml").read_text())
+
+
+def _write(tmp_path, raw) -> Path:
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def _scalar_keys():
+    """(section, key, value) for every scalar setting in the shipped params.yaml."""
+    for section, values in SHIPPED.items():
+        for key, value in values.items():
+            if not isinstance(value, (dict, list)):
+                yield section, key, value
+
+
+def _wrong_type(value):
+    if isinstance(value, bool):
+        return "yes please"
+    if isinstance(value, (int, float)):
+        return "many"
+    if isinstance(value, str):
+        return 12
+    return ["not", "a", "scalar"]  # e.g. webdriver_url: null must be a string or nothing
+
+
+@pytest.mark.parametrize("section", sorted(SHIPPED))
+def test_shipped_params_load(section):
+    assert dataclasses.is_dataclass(params.load(section, ROOT / "params.yaml"))
+
+
+@pytest.mark.parametrize(("section", "key", "value"), list(_scalar_keys()))
+def test_every_key_with_a_wrong_type_is_named(tmp_path, section, key, value):
+    raw = copy.deepcopy(SHIPPED)
+    raw[section][key] = _wrong_type(value)
+    with pytest.raises(ParamsError, match=rf"^{section}\.{key} must be") as caught:
+        params.load(section, _write(tmp_path, raw))
+    assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value"),
+    [
+        ("preprocess", "image_size", 0),
+        ("scrape", "limit", -1),
+        ("scrape", "workers", 0),
+        ("preprocess", "val_fraction", 1.5),
+        ("preprocess", "balance", "magic"),
+        ("merge", "near_duplicate_distance", 40),
+        ("merge", "scraped_test_fraction", 1.5),
+        ("train", "epochs", 0),
+        ("train", "architecture", "vgg99"),
+        ("train", "learning_rate", 0),
+        ("app", "uncertain_band", 2),
+        ("publish", "min_accuracy", 1.2),
+    ],
+)
+def test_impossible_values_are_named(tmp_path, section, key, value):
+    raw = copy.deepcopy(SHIPPED)
+    raw[section][key] = value
+    with pytest.raises(ParamsError, match=rf"^{section}\.{key} must"):
+        params.load(section, _write(tmp_path, raw))
+
+
+@pytest.mark.parametrize("section", sorted(SHIPPED))
+def test_unknown_key_is_named(tmp_path, section):
+    raw = copy.deepcopy(SHIPPED)
+    raw[section]["epochz"] = 3
+    with pytest.raises(ParamsError, match=rf"^{section}\.epochz is not a known setting"):
+        params.load(section, _write(tmp_path, raw))
+
+
+def test_keyword_entries_are_checked(tmp_path):
+    raw = copy.deepcopy(SHIPPED)
+    raw["scrape"]["keywords"]["animals"]["label"] = "fake"
+    with pytest.raises(ParamsError, match=r"^scrape\.keywords\.animals\.label must be one of"):
+        params.load("scrape", _write(tmp_path, raw))
+
+
+def test_filters_need_four_blocks(tmp_path):
+    raw = copy.deepcopy(SHIPPED)
+    raw["train"]["filters"] = [32, 64]
+    with pytest.raises(ParamsError, match=r"^train\.filters must be four"):
+        params.load("train", _write(tmp_path, raw))
+
+
+def test_unknown_section_and_bad_yaml(tmp_path):
+    with pytest.raises(ParamsError, match="unknown section 'trian'"):
+        params.load("train", _write(tmp_path, {**SHIPPED, "trian": {}}))
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("train: [unclosed\n")
+    with pytest.raises(ParamsError, match="not valid YAML at line"):
+        params.load("train", bad)
+
+
+def test_overlay_is_merged_and_checked(tmp_path, monkeypatch):
+    overlay = tmp_path / "overlay.yaml"
+    overlay.write_text("cifake: {source: /data/cifake.zip}\n")
+    monkeypatch.setenv(params.OVERLAY_ENV, str(overlay))
+    assert params.load("cifake", ROOT / "params.yaml").source == "/data/cifake.zip"
+    overlay.write_text("cifake: {sauce: x}\n")
+    with pytest.raises(ParamsError, match=r"^cifake\.sauce is not a known setting"):
+        params.load("cifake", ROOT / "params.yaml")
+
+
+def test_a_stage_reports_a_bad_key_in_one_line(tmp_path):
+    raw = copy.deepcopy(SHIPPED)
+    raw["train"]["epochs"] = "ten"
+    _write(tmp_path, raw)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from settings import params; from settings.errors import run; "
+            "run(lambda: params.load('train'), 'train')",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(ROOT), "PATH": ""},
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == "error: train: train.epochs must be an integer, got str 'ten'"

@@ -1,0 +1,135 @@
+"""The layout's rules, checked: stages depend on exactly the code they run, the import
+layers hold (import-linter), and editing dev tools or the app never re-runs a stage."""
+
+from __future__ import annotations
+
+import ast
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.helpers import ROOT
+
+PACKAGES = ("settings", "dataset", "scraper", "model", "app", "pipeline", "devtools")
+
+
+def module_file(name: str) -> Path | None:
+    """The project file of a dotted module name (a package's __init__.py), or None."""
+    path = ROOT.joinpath(*name.split("."))
+    for candidate in (path.with_suffix(".py"), path / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Project modules a file imports anywhere in it (functions too: they run as well)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            # `from pkg import mod` imports pkg.mod when that is a module
+            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        found |= {n for n in names if n.split(".")[0] in PACKAGES and module_file(n)}
+    return found
+
+
+def import_closure(module: str) -> set[str]:
+    """Every project file that running `python -m module` may import, relative to ROOT."""
+    seen, todo = set(), [module]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        todo += imported_modules(module_file(name))
+        # importing a.b.c runs a/__init__.py and a/b/__init__.py first
+        parts = name.split(".")
+        todo += [".".join(parts[:i]) for i in range(1, len(parts))]
+    return {str(module_file(n).relative_to(ROOT)) for n in seen}
+
+
+def stage_code_deps(stage: dict) -> tuple[str, set[str]]:
+    """(entry module, the .py deps listed) of one dvc.yaml stage."""
+    body = stage.get("do", stage)
+    entry = body["cmd"].split("python -m ", 1)[1].split()[0]
+    listed = {d for d in body["deps"] if d.endswith(".py")}
+    return entry, listed
+
+
+def stages() -> dict:
+    return yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+
+
+@pytest.mark.parametrize("name", sorted(stages()))
+def test_stage_deps_are_the_code_it_runs(name):
+    entry, listed = stage_code_deps(stages()[name])
+    # an empty __init__.py is no code: leaving it out keeps the lists short
+    needed = {f for f in import_closure(entry) if (ROOT / f).stat().st_size > 0}
+    assert not needed - listed, f"dvc.yaml stage {name} misses {sorted(needed - listed)}"
+    extra = sorted(listed - needed)
+    assert not extra, f"dvc.yaml stage {name} lists code it does not run: {extra}"
+    assert not any(d.split("/")[0] in ("app", "devtools") for d in listed)
+
+
+def test_no_stage_depends_on_a_whole_code_folder():
+    for name, stage in stages().items():
+        deps = stage.get("do", stage)["deps"]
+        assert not [d for d in deps if d.rstrip("/") in PACKAGES], name
+
+
+def test_import_layers_hold():
+    """import-linter's contracts in pyproject.toml: app/pipeline/devtools on top, then
+    scraper and model, then dataset, then settings; no library imports an entry point."""
+    lint = shutil.which("lint-imports") or str(Path(sys.executable).parent / "lint-imports")
+    done = subprocess.run([lint], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+
+
+@pytest.fixture(scope="module")
+def project_copy(tmp_path_factory) -> Path:
+    """A clone of the committed project (plus this work tree's code) in its own git repo."""
+    if shutil.which("git") is None:
+        pytest.skip("needs git")
+    dest = tmp_path_factory.mktemp("copy") / "project"
+    listed = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
+        text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    for name in listed:
+        if (ROOT / name).is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, dest / name)
+    for cmd in (
+        ["git", "init", "-q"],
+        ["git", "add", "-A"],
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "copy"],
+    ):
+        subprocess.run(cmd, cwd=dest, check=True, capture_output=True)  # fmt: skip
+    return dest
+
+
+def dvc_status(folder: Path) -> str:
+    dvc = shutil.which("dvc") or str(Path(sys.executable).parent / "dvc")
+    done = subprocess.run(
+        [dvc, "status", "--json"], cwd=folder, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def test_editing_dev_tools_or_the_app_changes_no_stage(project_copy):
+    before = dvc_status(project_copy)
+    for name in ("devtools/bench.py", "devtools/standin.py", "app/main.py"):
+        with (project_copy / name).open("a") as f:
+            f.write("\n# an edit\n")
+    after = dvc_status(project_copy)
+    assert after == before
+    assert "devtools" not in after and "app/" not in after
