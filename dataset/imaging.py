@@ -155,7 +155,11 @@ def resize_images(rgbs: np.ndarray, size: int, out: np.ndarray) -> None:
 
 
 def _interpolation(height: int, width: int, size: int) -> int:
-    shrinking = height >= size and width >= size
+    return interpolation_for(shrinking=height >= size and width >= size)
+
+
+def interpolation_for(*, shrinking: bool) -> int:
+    """The project's one resize rule: area when shrinking (no aliasing), bicubic when enlarging."""
     return cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC
 
 
