@@ -9,7 +9,9 @@ a CONSENT cookie), then results whose first 20 thumbnails are data: URIs inside
 preview panel (`img[jsname=kn3ccd].sFlh5c`) with the full-size URL on click.
 
 A query mentioning ai/generated/dalle/midjourney/stable diffusion shows DIR/ai,
-any other DIR/real, in a shuffled order seeded by the query. Special queries:
+any other DIR/real, in a shuffled order seeded by the query; a query naming one of
+the pool's groups (aigameapp, realoraigame) shows that group's pictures only, any
+other the rest (the keyword-search group). Special queries:
   q=faults   results whose downloads fail in every way a scraper meets (see FAULTS)
   q=unusual  20 results, then the "unusual traffic" captcha page on scrolling
   q=noresults a page without any result markup
@@ -46,6 +48,7 @@ BATCH = 20  # thumbnails per scroll-triggered load
 THUMB_SIDE = 120
 SLOW_S = 4.0  # the slow host answers after this long (tests use a shorter read timeout)
 AI_WORDS = re.compile(r"\b(ai|generated|dall-?e\d*|dalle\d*|midjourney|stable diffusion)\b", re.I)
+GROUPS = ("aigameapp", "realoraigame")  # the pool's game groups; the rest is "search"
 TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp"}
 
 # q=faults: (what, full-size path). "ok" items between faults show the rest go on.
@@ -123,6 +126,18 @@ window.addEventListener('scroll', () => {{
 </script></body></html>"""
 
 
+def group_of(name: str) -> str:
+    """The pool group a picture came from, by its file-name prefix (../shared/data/README.md)."""
+    prefix = name.split("-", 1)[0]
+    return prefix if prefix in GROUPS else "search"
+
+
+def query_group(query: str) -> str:
+    """A query naming a pool group (`aigameapp ai generated`) searches that group only;
+    any other searches the keyword-search group, so every picture has one way in."""
+    return next((g for g in GROUPS if re.search(rf"\b{g}\b", query, re.I)), "search")
+
+
 class StandIn:
     """The pictures and per-query orders behind the pages."""
 
@@ -139,9 +154,9 @@ class StandIn:
         return sorted(p.name for p in folder.iterdir() if p.suffix.lower() in TYPES)
 
     def results(self, query: str) -> list[tuple[str, str]]:
-        """(label, file) in this query's order."""
+        """(label, file) in this query's order: the query's label, and its group's files."""
         label = "ai" if AI_WORDS.search(query) else "real"
-        names = list(self.files[label])
+        names = [n for n in self.files[label] if group_of(n) == query_group(query)]
         random.Random(hashlib.sha256(query.encode()).digest()).shuffle(names)
         return [(label, name) for name in names]
 

@@ -48,6 +48,9 @@ def _one_of(*choices, default=dataclasses.MISSING):
 class Keyword:
     query: str
     label: str = _one_of("ai", "real")
+    # Provenance kept through merge and the web view: web validation holds out whole
+    # groups (web.val_groups), so pair an ai and a real keyword of one subject in a group.
+    group: str
 
 
 @dataclass(frozen=True)
@@ -123,14 +126,60 @@ class Train:
 
 
 @dataclass(frozen=True)
+class Augment:
+    """Re-encoding and rescaling applied alike to both classes (Wang et al., CVPR 2020)."""
+
+    jpeg_p: float = _fraction(0.5)
+    jpeg_quality: list[int] = field(default_factory=lambda: [30, 95])
+    blur_p: float = _fraction(0.5)
+    blur_sigma: list[float] = field(default_factory=lambda: [0.0, 1.0])
+    downscale_p: float = _fraction(0.5)
+    downscale: list[float] = field(default_factory=lambda: [0.5, 1.0])
+    flip: bool = True
+
+
+@dataclass(frozen=True)
+class Web:
+    """The patch view of web pictures: prepare_web, train_web and evaluate_web."""
+
+    longer_side: int = _at_least(36, 128)  # pictures are rescaled to this longer side
+    image_size: int = _at_least(8, 36)  # the patch side, the model's input
+    grid: int = _at_least(1, 6)  # a picture is scored by grid x grid patches
+    val_groups: list[str] = field(default_factory=list)  # held out from training
+    crops_per_picture: int = _at_least(1, 8)  # random patches per picture per epoch
+    cifake_fraction: float = _fraction(0.0)  # share of each batch from CIFAKE pictures
+    seeds: list[int] = field(default_factory=lambda: [1, 2, 3])  # one model each, averaged
+    epochs: int = _at_least(1, 30)
+    batch_size: int = _at_least(1, 128)
+    learning_rate: float = field(default=0.002, metadata={"min": 1e-7, "max": 1.0})
+    weight_decay: float = field(default=0.0001, metadata={"min": 0.0, "max": 1.0})
+    patience: int = _at_least(1, 6)  # epochs without a better held-out ROC-AUC
+    augment: Augment = field(default_factory=Augment)
+
+    def __post_init__(self):
+        if self.image_size > self.longer_side:
+            raise ParamsError("web.image_size must not exceed web.longer_side")
+        if not self.seeds:
+            raise ParamsError("web.seeds must list at least one seed")
+        a = self.augment
+        for name, pair in (("jpeg_quality", a.jpeg_quality), ("blur_sigma", a.blur_sigma),
+                           ("downscale", a.downscale)):  # fmt: skip
+            if len(pair) != 2 or pair[0] > pair[1]:
+                raise ParamsError(f"web.augment.{name} must be [low, high], got {pair}")
+
+
+@dataclass(frozen=True)
 class Evaluate:
     worst_mistakes: int = _at_least(0, 36)
     calibration_bins: int = _at_least(2, 15)
+    bootstrap: int = _at_least(100, 1000)  # resamples for the 95% intervals
 
 
 @dataclass(frozen=True)
 class Publish:
     min_accuracy: float = field(default=0.9, metadata={"min": 0.0, "max": 1.0})
+    # refuse a patch view whose ROC-AUC on the held-out web groups is below this
+    min_web_auc: float = field(default=0.6, metadata={"min": 0.0, "max": 1.0})
     examples: int = _at_least(0, 12)
 
 
@@ -147,6 +196,7 @@ SECTIONS: dict[str, type] = {
     "merge": Merge,
     "preprocess": Preprocess,
     "train": Train,
+    "web": Web,
     "evaluate": Evaluate,
     "publish": Publish,
     "app": App,
