@@ -22,6 +22,7 @@ from dataset.imaging import resize_image
 from dataset.prepared import LABELS, Split
 from model.data import with_ela
 from model.errors import ModelError
+from model.intervals import with_intervals
 
 BATCH = 1024
 THRESHOLD = 0.5
@@ -212,11 +213,13 @@ def robustness(scorer: Scorer, split: Split, seed: int = 0) -> list[dict]:
     return rows
 
 
-def per_source(split: Split, p_real: np.ndarray) -> dict:
-    return {
-        source: scores(split.y[split.source == source], p_real[split.source == source])
-        for source in sorted(set(split.source))
-    }
+def per_source(split: Split, p_real: np.ndarray, resamples: int = 1000) -> dict:
+    """Scores of each source's pictures, accuracy and ROC-AUC with 95% intervals."""
+    table = {}
+    for source in sorted(set(split.source)):
+        y, p = split.y[split.source == source], p_real[split.source == source]
+        table[source] = {**scores(y, p), **with_intervals(y, p, resamples)}
+    return table
 
 
 def worst_mistakes(split: Split, p_real: np.ndarray, count: int) -> list[int]:

@@ -155,8 +155,13 @@ def write_arrays(folder: Path, name: str, arrays: dict) -> None:
     save_split(Split(name, **arrays), folder)
 
 
+TINY_WEB = {"longer_side": 48, "image_size": 36, "grid": 2, "val_groups": ["held"],
+            "crops_per_picture": 2, "seeds": [1], "epochs": 1, "batch_size": 8}  # fmt: skip
+
+
 def make_project(root: Path, monkeypatch, **train) -> Path:
-    """A project folder with tiny splits and params.yaml (train section overridden)."""
+    """A project folder with tiny splits, a tiny web store (data/web) and params.yaml
+    (train section overridden), for the stage tests."""
     prepared = root / "data" / "prepared"
     prepared.mkdir(parents=True)
     for seed, (split, n) in enumerate(SIZES.items()):
@@ -166,7 +171,12 @@ def make_project(root: Path, monkeypatch, **train) -> Path:
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["train"].update({**TINY_TRAIN, **train})
     params["publish"]["examples"] = 4
+    params["web"].update(TINY_WEB)
     (root / "params.yaml").write_text(yaml.safe_dump(params))
+    pictures = root / "web-pictures"
+    pictures.mkdir()
+    store = make_web_store(pictures, TINY_WEB["longer_side"], TINY_WEB["image_size"], ["held"])
+    store.rename(root / "data" / "web")
     monkeypatch.chdir(root)
     monkeypatch.delenv("PARAMS_OVERLAY", raising=False)
     return root
@@ -176,3 +186,36 @@ def set_params(section: str, **values) -> None:
     params = yaml.safe_load(Path("params.yaml").read_text())
     params[section].update(values)
     Path("params.yaml").write_text(yaml.safe_dump(params))
+
+
+# --- made-up web pictures for the patch view ---
+
+
+def textured(label: int, seed: int, width: int, height: int) -> bytes:
+    """'real' pictures are smooth, 'ai' ones carry fine noise: a patch can tell them apart."""
+    rng = np.random.default_rng(seed)
+    smooth = rng.integers(0, 256, (2, 2, 3)).astype(np.float32)
+    picture = np.ones((height, width, 3), np.float32) * smooth.mean(axis=(0, 1))
+    if label == 0:
+        picture += rng.normal(0, 40, picture.shape)
+    buffer = io.BytesIO()
+    Image.fromarray(np.clip(picture, 0, 255).astype(np.uint8)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def make_web_store(root: Path, longer_side: int, image_size: int, val_groups, n: int = 48) -> Path:
+    """root/web: n pictures in groups 'held' and 'seen', a fifth of them test."""
+    from dataset import web as store
+
+    rows = []
+    for i in range(n):
+        label, group = i % 2, ("held" if i % 3 == 0 else "seen")
+        path = root / f"p{i}.png"
+        width, height = (90, 60) if i % 4 else (40, 120)
+        path.write_bytes(textured(label, i, width, height))
+        split = "test" if i % 5 == 0 else "train"
+        rows.append(dict(id=f"scraped/k/{i}", path=str(path), label=label, split=split,
+                         keyword=f"{group}-{label}", group=group, format="PNG",
+                         width=width, height=height))  # fmt: skip
+    store.prepare(rows, longer_side, image_size, list(val_groups), out=root / "web")
+    return root / "web"

@@ -4,50 +4,26 @@ held-out groups, the seeds' ensemble, evaluation with intervals and the baseline
 from __future__ import annotations
 
 import dataclasses
-import io
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from dataset import web as store
 from dataset.errors import DatasetError
 from dataset.views import grid_patches, rescale_longer
 from model.errors import ModelError
 from settings.params import Augment, Train, Web
+from tests.helpers import make_web_store
 
 TINY = Train(filters=[4, 8, 8, 8], dense=[8], weights="none")
 WEB = Web(longer_side=48, image_size=16, grid=3, val_groups=["held"], crops_per_picture=2,
           seeds=[1, 2], epochs=2, batch_size=8, patience=1)  # fmt: skip
 
 
-def textured(label: int, seed: int, width: int, height: int) -> bytes:
-    """'real' pictures are smooth, 'ai' ones carry fine noise: a patch can tell them apart."""
-    rng = np.random.default_rng(seed)
-    smooth = rng.integers(0, 256, (2, 2, 3)).astype(np.float32)
-    picture = np.ones((height, width, 3), np.float32) * smooth.mean(axis=(0, 1))
-    if label == 0:
-        picture += rng.normal(0, 40, picture.shape)
-    buffer = io.BytesIO()
-    Image.fromarray(np.clip(picture, 0, 255).astype(np.uint8)).save(buffer, "PNG")
-    return buffer.getvalue()
-
-
 @pytest.fixture(scope="module")
 def web_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("web")
-    rows = []
-    for i in range(48):
-        label, group = i % 2, ("held" if i % 3 == 0 else "seen")
-        path = root / f"p{i}.png"
-        width, height = (90, 60) if i % 4 else (40, 120)
-        path.write_bytes(textured(label, i, width, height))
-        split = "test" if i % 5 == 0 else "train"
-        rows.append(dict(id=f"scraped/k/{i}", path=str(path), label=label, split=split,
-                         keyword=f"{group}-{label}", group=group, format="PNG",
-                         width=width, height=height))  # fmt: skip
-    store.prepare(rows, WEB.longer_side, WEB.image_size, WEB.val_groups, out=root / "web")
-    return root / "web"
+    return make_web_store(root, WEB.longer_side, WEB.image_size, WEB.val_groups)
 
 
 def test_store_holds_the_rescaled_pictures_with_their_groups(web_dir):
