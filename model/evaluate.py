@@ -39,7 +39,8 @@ def load_trained(path) -> keras.Model:
 
 
 class Scorer:
-    """Logits of a model for uint8 RGB batches, by direct calls (predict() costs ~90 ms/call)."""
+    """Logits of a model for uint8 RGB batches, by direct calls (predict() has a large
+    per-call set-up cost; make bench measures it)."""
 
     def __init__(self, model: keras.Model):
         try:
