@@ -16,7 +16,7 @@ from model import container
 from model.evaluate import curves, fit_temperature, reliability, sigmoid
 from model.intervals import with_intervals
 from model.web_data import grid_batch, picture_logits
-from model.web_train import patch_logits
+from model.web_train import batched_logits, patch_logits
 
 
 def picture_scores(model, data: WebSet, params) -> np.ndarray:
@@ -34,12 +34,14 @@ def evaluate_web(model, data: WebSet, params, resamples: int, bins: int) -> tupl
     baseline = container.fit(data.subset(data.split == "train"))
     p_file = container.p_real(baseline, test)
     ece, bins_after = reliability(p[held_out], test.y[held_out], bins)
+    held = test.subset(held_out)
     metrics = {
         "held_out": with_intervals(test.y[held_out], p[held_out], resamples),
         "all": with_intervals(test.y, p, resamples),
         "held_out_groups": list(params.val_groups),
         "temperature": temperature,
         "ece_held_out": ece,
+        "held_out_auc_per_seed": per_seed_auc(model, held, params),
         "per_group": {
             group: with_intervals(test.y[test.group == group], p[test.group == group], resamples)
             for group in sorted(set(test.group.tolist()))
@@ -54,3 +56,18 @@ def evaluate_web(model, data: WebSet, params, resamples: int, bins: int) -> tupl
         "reliability.json": {"reliability": bins_after},
     }
     return metrics, tables
+
+
+def per_seed_auc(model, data: WebSet, params) -> list[float | None]:
+    """Each seed's own ROC-AUC (the ensemble's members, `seed_<i>`): the seed spread."""
+    from sklearn.metrics import roc_auc_score
+
+    members = [layer for layer in model.layers if layer.name.startswith("seed_")]
+    if len(np.unique(data.y)) < 2:
+        return [None] * len(members)
+    patches = grid_batch(data, params.image_size, params.grid)
+    out = []
+    for member in members:  # each member's output is its logit
+        logits = picture_logits(batched_logits(member, patches), params.grid)
+        out.append(round(float(roc_auc_score(data.y, logits)), 4))
+    return out

@@ -27,7 +27,11 @@ EVAL_BATCH = 1024
 
 def patch_logits(model: keras.Model, patches: np.ndarray) -> np.ndarray:
     """The `logit` layer's output for a stack of patches, by direct batched calls."""
-    logit_model = keras.Model(model.inputs, model.get_layer("logit").output)
+    return batched_logits(keras.Model(model.inputs, model.get_layer("logit").output), patches)
+
+
+def batched_logits(logit_model: keras.Model, patches: np.ndarray) -> np.ndarray:
+    """A logit model's output for a stack of patches (no model.predict: its per-call cost)."""
     call = tf.function(lambda x: logit_model(x, training=False), reduce_retracing=True)
     out = [call(tf.constant(patches[i : i + EVAL_BATCH])).numpy()
            for i in range(0, len(patches), EVAL_BATCH)]  # fmt: skip

@@ -85,6 +85,7 @@ def test_train_evaluate_and_ensemble(web_dir, tmp_path):
     assert set(metrics["per_group"]) == {"held", "seen"}
     assert "roc_auc_ci" in metrics["container_baseline"]["held_out"]
     assert metrics["temperature"] > 0 and "roc" in tables["roc.json"]
+    assert len(metrics["held_out_auc_per_seed"]) == 2
 
 
 def test_training_without_held_out_pictures_is_one_line(web_dir, tmp_path):
@@ -95,3 +96,9 @@ def test_training_without_held_out_pictures_is_one_line(web_dir, tmp_path):
     with pytest.raises(ModelError, match="web.val_groups"):
         train_web(data.subset(data.split == "train"), data.subset(data.split == "none"), no_val,
                   TINY, out_dir=tmp_path)  # fmt: skip
+
+
+def test_a_grid_of_one_is_the_centre_crop():
+    picture = np.arange(40 * 60 * 3, dtype=np.uint32).reshape(40, 60, 3)
+    (patch,) = grid_patches(picture, 16, 1)
+    assert patch[0, 0, 0] == picture[12, 22, 0]
