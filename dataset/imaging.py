@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 from PIL import ExifTags, Image, ImageOps
 
-from settings.errors import UserError
+from settings.errors import UserError, first_line
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 50_000_000  # ~7000 x 7000; a larger picture is refused, not decoded
@@ -229,5 +229,5 @@ def _high_depth_to_rgb(image: Image.Image) -> np.ndarray:
 
 
 def _reason(error: Exception) -> str:
-    text = str(error).splitlines()[0] if str(error) else ""
-    return f"{type(error).__name__}: {text}"[:120] if text else type(error).__name__
+    text = first_line(error, 120)
+    return text if text == type(error).__name__ else f"{type(error).__name__}: {text}"[:120]

@@ -23,6 +23,7 @@ from dataset.prepared import LABELS, Split
 from model.data import with_ela
 from model.errors import ModelError
 from model.intervals import with_intervals
+from settings.errors import first_line
 
 BATCH = 1024
 THRESHOLD = 0.5
@@ -35,7 +36,7 @@ def load_trained(path) -> keras.Model:
         # compile=False: no optimizer state is needed (or published) for scoring
         return keras.saving.load_model(path, compile=False)
     except (OSError, ValueError) as e:
-        raise ModelError(f"cannot load {path} ({str(e).splitlines()[0][:120]})") from None
+        raise ModelError(f"cannot load {path} ({first_line(e, 120)})") from None
 
 
 class Scorer:
