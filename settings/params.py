@@ -149,11 +149,11 @@ class Web:
     crops_per_picture: int = _at_least(1, 8)  # random patches per picture per epoch
     cifake_fraction: float = _fraction(0.0)  # share of each batch from CIFAKE pictures
     seeds: list[int] = field(default_factory=lambda: [1, 2, 3])  # one model each, averaged
-    epochs: int = _at_least(1, 30)
+    epochs: int = _at_least(1, 12)
     batch_size: int = _at_least(1, 128)
     learning_rate: float = field(default=0.002, metadata={"min": 1e-7, "max": 1.0})
     weight_decay: float = field(default=0.0001, metadata={"min": 0.0, "max": 1.0})
-    patience: int = _at_least(1, 6)  # epochs without a better held-out ROC-AUC
+    patience: int = _at_least(1, 4)  # epochs without a better held-out ROC-AUC
     augment: Augment = field(default_factory=Augment)
 
     def __post_init__(self):
