@@ -51,11 +51,12 @@ def median_of(fn: Callable[[], float], repeats: int) -> float:
 # --- scraper ---
 
 
-def bench_scrape(limit: int = 60, repeats: int = 3, workers: int = 4) -> dict:
+def bench_scrape(limit: int = 200, repeats: int = 3, workers: int = 4) -> dict:
     """Images per minute against the local stand-in: URLs from script data vs preview clicks.
 
     Same run, same pictures, same workers: only the stand-in's page variant differs
     (every result in the page's script data, or none, so every URL needs a click).
+    `limit` is scrape.limit's default: a stage's run, browser start included once.
     """
     root = SHARED / "webscrape"
     if not root.is_dir():
@@ -78,7 +79,7 @@ def bench_scrape(limit: int = 60, repeats: int = 3, workers: int = 4) -> dict:
                         )  # fmt: skip
                     )
             rows[f"{path}_path"] = _median_rows(runs)
-        profile = profile_scrape(f"{url}/v/clickonly/search", limit // 2)
+        profile = profile_scrape(f"{url}/v/clickonly/search", 30)
     script = rows["script_path"]["images_per_minute"]
     click = rows["click_path"]["images_per_minute"]
     return {

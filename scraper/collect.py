@@ -94,6 +94,7 @@ def collect(
         _search_and_download(query, storage, report, options, limits, workers, driver, log)
     report.kept, report.new = storage.count, storage.new
     report.new_by_source = storage.new_by_source
+    report.seconds["write"] = storage.seconds_write
     report.error = report.error or _judge(report, limits)
     report.seconds["total"] = time.perf_counter() - started
     return report

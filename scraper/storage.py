@@ -9,6 +9,7 @@ dataset/atomic.py, so a killed run leaves whole files only.
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,6 +38,7 @@ class Storage:
         self.count = len(records)
         self.new = 0
         self.new_by_source: Counter = Counter()
+        self.seconds_write = 0.0  # file, manifest line and their fsyncs, under the lock
         self.urls = {r.get("image_url") for r in records}
         self._sha = {r.get("sha256") for r in records}
         self._pixels = {r.get("pixel_sha256") for r in records}
@@ -68,8 +70,10 @@ class Storage:
             if self.count >= self.limit:
                 return None
             self._refuse_duplicate(picture)
+            started = time.perf_counter()
             write_bytes(self.folder / name, picture.data, durable=True)
             scraped.append_record(self.folder, self._record(picture, name))
+            self.seconds_write += time.perf_counter() - started
             self.count += 1
             self.new += 1
             self.new_by_source[picture.candidate.url_source] += 1
