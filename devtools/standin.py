@@ -494,10 +494,10 @@ def _variant(path: str) -> tuple[str, str]:
     """("renamed", "/search") from "/v/renamed/search"; ("", path) for today's page."""
     if not path.startswith("/v/"):
         return "", path
-    _, _, variant, rest = path.split("/", 3) if path.count("/") >= 3 else ("", "", "", "")
-    if variant not in VARIANTS or not variant:
-        raise ValueError(f"unknown variant {variant!r}")
-    return variant, "/" + rest
+    parts = path.split("/", 3)  # "", "v", variant, rest
+    if len(parts) < 4 or not parts[2] or parts[2] not in VARIANTS:
+        raise ValueError(f"unknown page variant in {path!r}")
+    return parts[2], "/" + parts[3]
 
 
 def _unquote(name: str) -> str:

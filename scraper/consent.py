@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 
 from scraper import selectors
@@ -76,7 +76,7 @@ def _by_form(driver) -> Choice | None:
             fields = form.find_elements(By.CSS_SELECTOR, f"input[name='{name}']")
             rejects = any((f.get_attribute("value") or "").lower() == value for f in fields)
             text = (buttons[0].text or buttons[0].get_attribute("value") or "").strip().lower()
-        except (StaleElementReferenceException, ValueError):  # moved on, or a bad action URL
+        except (WebDriverException, ValueError):  # the page moved on, or a bad action URL
             continue
         found.append((0 if rejects else 1, len(found), Choice(buttons[0], text, "form")))
     return min(found, key=lambda f: f[:2])[2] if found else None
@@ -97,7 +97,7 @@ def _by_text(driver) -> Choice | None:
         for element in driver.find_elements(By.CSS_SELECTOR, tag):
             try:
                 text = (element.text or element.get_attribute("value") or "").strip().lower()
-            except (StaleElementReferenceException, WebDriverException):
+            except WebDriverException:  # stale: the page moved on under us
                 continue
             if text in selectors.CONSENT_BUTTON_TEXTS:
                 rank = selectors.CONSENT_BUTTON_TEXTS.index(text)

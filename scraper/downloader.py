@@ -80,7 +80,18 @@ class Downloader:
                 "thumbnail only",
                 "no full-size URL, only the thumbnail (scrape.allow_thumbnails is false)",
             )
+        self._refuse_if_listed_small(candidate)
         return self.check(candidate, self.fetch(candidate))
+
+    def _refuse_if_listed_small(self, candidate: Candidate) -> None:
+        """The script data lists a picture's size: an icon is refused without a download."""
+        listed = (candidate.width, candidate.height)
+        if all(listed) and min(listed) < self.limits.min_side:
+            raise Rejected(
+                "too small",
+                f"too small as listed ({listed[0]}x{listed[1]}; "
+                f"scrape.min_side is {self.limits.min_side})",
+            )
 
     def fetch(self, candidate: Candidate) -> bytes:
         if candidate.url.startswith("data:"):

@@ -40,6 +40,7 @@ class SearchStats:
     consent_found_by: str | None = None  # "form" (structure) or "text" (fallback list)
     scroll_rounds: int = 0
     thumbnails: int = 0  # tiles seen
+    # candidates yielded, by where their URL came from (some are refused later)
     sources: dict = field(default_factory=lambda: dict.fromkeys(SOURCES, 0))
     selector: str | None = None  # the tile selector that matched
     preview_selector: str | None = None

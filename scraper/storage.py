@@ -103,6 +103,8 @@ class Storage:
             "phash": picture.phash,
             "width": picture.width,
             "height": picture.height,
+            "listed_width": candidate.width,  # as the script data listed it (else null)
+            "listed_height": candidate.height,
             "format": picture.format,
             "bytes": len(picture.data),
             "fetched_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -19,14 +19,12 @@ from pathlib import Path
 import pytest
 
 from dataset.hashing import NearDuplicateIndex, file_sha256
-from dataset.scraped import MANIFEST, read_manifest, reconcile
+from dataset.scraped import read_manifest, reconcile
 from devtools.standin import free_port, wait_for_port
 from scraper import browser as browser_module
 from scraper.collect import collect
 from scraper.errors import ScrapeError
-from tests.helpers import ROOT
-
-LOCAL = ("127.0.0.1",)
+from tests.helpers import LOCAL, ROOT, assert_folder_matches_manifest, scrape
 
 
 @pytest.fixture(scope="module")
@@ -41,24 +39,6 @@ def driver(chromium_available):
     d = start_browser(page_timeout_s=20)
     yield d
     d.quit()
-
-
-def scrape(driver, standin, query, out, *, label="real", limit=10, variant="", **kw):
-    options = dict(workers=4, allow_hosts=LOCAL, host_delay_s=0.0, max_scroll_rounds=5)
-    options.update(kw)
-    search_url = f"{standin}/v/{variant}/search" if variant else f"{standin}/search"
-    return collect(query, label, out, limit=limit, search_url=search_url,
-                   driver=driver, **options)  # fmt: skip
-
-
-def assert_folder_matches_manifest(out: Path) -> list[dict]:
-    records = read_manifest(out)
-    files = sorted(p.name for p in out.iterdir() if p.name != MANIFEST)
-    assert sorted(r["file"] for r in records) == files  # no temp file, no orphan
-    assert len((out / MANIFEST).read_text().splitlines()) == len(records)  # no torn line
-    for r in records:
-        assert file_sha256((out / r["file"]).read_bytes()) == r["sha256"]
-    return records
 
 
 def assert_no_duplicates(records: list[dict]) -> None:

@@ -11,7 +11,10 @@ import pytest
 from devtools.standin import items_for, script_data, serve
 from scraper import http, parser
 from scraper.browser import user_agent
+from scraper.downloader import Downloader, Limits
+from scraper.errors import Rejected
 from scraper.pacing import Pacer
+from scraper.search import Candidate
 from tests.helpers import make_image
 
 BASE = "http://127.0.0.1:9"
@@ -92,6 +95,15 @@ def test_pauses_are_jittered_around_their_setting(monkeypatch):
     pacer.before_query()  # the next one waits 5-15 s after it
     assert len(slept) == 1 and 5.0 <= slept[0] <= 15.0
     assert Pacer().jittered(0.0) == 0.0
+
+
+def test_a_picture_listed_smaller_than_min_side_is_not_downloaded():
+    seconds = {}
+    downloader = Downloader(Limits(min_side=32), seconds, print)
+    icon = Candidate("http://[::1/never-fetched", "", None, "script", width=16, height=300)
+    with pytest.raises(Rejected, match=r"^too small as listed \(16x300; scrape.min_side is 32\)"):
+        downloader.picture(icon)
+    assert seconds == {}  # no download, no decode
 
 
 class FakeDriver:

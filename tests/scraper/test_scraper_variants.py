@@ -16,8 +16,7 @@ from dataset.scraped import read_manifest
 from scraper import browser as browser_module
 from scraper import preview
 from scraper.collect import collect
-from tests.helpers import ROOT
-from tests.scraper.test_scraper import LOCAL, assert_folder_matches_manifest, scrape
+from tests.helpers import LOCAL, ROOT, assert_folder_matches_manifest, scrape
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +41,8 @@ def test_script_data_gives_every_url_without_a_click(fresh, standin, tmp_path):
     assert report.error is None and len(records) == 45  # more than one page: scrolled
     assert {r["url_source"] for r in records} == {"script"}
     assert all(r["page_url"].startswith(f"{standin}/page/real/") for r in records)
+    for r in records:  # the size the script data listed is the picture's (EXIF may turn it)
+        assert {r["listed_width"], r["listed_height"]} == {r["width"], r["height"]}
     assert report.search.sources["preview"] == 0 and not [x for x in lines if "warning" in x]
 
 
@@ -50,6 +51,7 @@ def test_without_script_data_the_preview_panel_gives_the_urls(fresh, standin, tm
     records = assert_folder_matches_manifest(tmp_path)
     assert report.error is None and len(records) == 25
     assert {r["url_source"] for r in records} == {"preview"}
+    assert {r["listed_width"] for r in records} == {None}  # no script data: no listed size
     assert all(r["image_url"].startswith(f"{standin}/images/real/") for r in records)
     # The source page comes from the tile's data-lpage when there is no script data.
     assert all(r["page_url"].startswith(f"{standin}/page/real/") for r in records)
