@@ -33,7 +33,7 @@ USER_AGENT = (
 )
 ACCEPT_IMAGES = "image/avif,image/webp,image/apng,image/*,*/*;q=0.8"
 MAX_REDIRECTS = 5
-RETRY_AFTER_CAP_S = 30.0  # scrape.retry_after_cap_s: a longer Retry-After waits this, then fails
+RETRY_AFTER_CAP_S = 30.0  # scrape.retry_after_cap_s: a longer Retry-After waits only this
 CONNECT_TIMEOUT_CAP_S = 10.0
 CHUNK = 64 * 1024
 
