@@ -67,6 +67,12 @@ class Scrape:
     host_delay_s: float = _at_least(0.0, 0.5)
     max_bytes: int = _at_least(1, 20_000_000)
     min_side: int = _at_least(1, 32)
+    # a result with no full-size URL (neither script data nor preview) is skipped
+    allow_thumbnails: bool = False
+    click_pause_s: float = _at_least(0.0, 0.5)  # mean; each pause drawn in 0.5-1.5x
+    query_pause_s: float = _at_least(0.0, 5.0)  # between two searches of one process
+    retry_after_cap_s: float = _at_least(0.0, 30.0)
+    browser_profile_dir: str | None = None  # a persistent profile instead of a fresh one
 
 
 @dataclass(frozen=True)

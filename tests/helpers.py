@@ -1,7 +1,8 @@
 """Helpers shared by the test modules: pictures made in memory, a tiny published
 model with the real model's contract, and a tiny project the stage tests run in.
 
-Nothing here needs ../shared (a user's clone has none).
+Nothing here needs ../shared (a user's clone has none). The scraper helpers run
+`scraper.collect` against the Google Images stand-in.
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ import numpy as np
 import yaml
 from PIL import Image
 
+from dataset.hashing import file_sha256
 from dataset.prepared import Split, save_split
+from dataset.scraped import MANIFEST, read_manifest
+from scraper.collect import collect
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -219,3 +223,27 @@ def make_web_store(root: Path, longer_side: int, image_size: int, val_groups, n:
                          width=width, height=height))  # fmt: skip
     store.prepare(rows, longer_side, image_size, list(val_groups), out=root / "web")
     return root / "web"
+
+
+# --- the scraper against the Google Images stand-in ---
+
+LOCAL = ("127.0.0.1",)  # the stand-in's host, exempt from the private-address guard
+
+
+def scrape(driver, standin, query, out, *, label="real", limit=10, variant="", **kw):
+    """collect() on a running browser against the stand-in (`variant`: its page variant)."""
+    options = dict(workers=4, allow_hosts=LOCAL, host_delay_s=0.0, max_scroll_rounds=5)
+    options.update(kw)
+    search_url = f"{standin}/v/{variant}/search" if variant else f"{standin}/search"
+    return collect(query, label, out, limit=limit, search_url=search_url,
+                   driver=driver, **options)  # fmt: skip
+
+
+def assert_folder_matches_manifest(out: Path) -> list[dict]:
+    records = read_manifest(out)
+    files = sorted(p.name for p in out.iterdir() if p.name != MANIFEST)
+    assert sorted(r["file"] for r in records) == files  # no temp file, no orphan
+    assert len((out / MANIFEST).read_text().splitlines()) == len(records)  # no torn line
+    for r in records:
+        assert file_sha256((out / r["file"]).read_bytes()) == r["sha256"]
+    return records

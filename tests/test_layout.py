@@ -3,6 +3,7 @@ layers hold (import-linter), and editing dev tools or the app never re-runs a st
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -13,6 +14,11 @@ import yaml
 
 from devtools.stage_deps import PACKAGES, import_closure
 from tests.helpers import ROOT
+
+
+def tool(name: str) -> str:
+    """A command of this venv by absolute path (the tests run commands in other folders)."""
+    return str(Path(os.path.abspath(sys.executable)).parent / name)
 
 
 def stage_code_deps(stage: dict) -> tuple[str, set[str]]:
@@ -47,7 +53,7 @@ def test_no_stage_depends_on_a_whole_code_folder():
 def test_import_layers_hold():
     """import-linter's contracts in pyproject.toml: app/pipeline/devtools on top, then
     scraper and model, then dataset, then settings; no library imports an entry point."""
-    lint = shutil.which("lint-imports") or str(Path(sys.executable).parent / "lint-imports")
+    lint = tool("lint-imports")
     done = subprocess.run([lint], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
 
@@ -76,7 +82,7 @@ def project_copy(tmp_path_factory) -> Path:
 
 
 def dvc_status(folder: Path) -> str:
-    dvc = shutil.which("dvc") or str(Path(sys.executable).parent / "dvc")
+    dvc = tool("dvc")
     done = subprocess.run(
         [dvc, "status", "--json"], cwd=folder, capture_output=True, text=True, timeout=300
     )
