@@ -150,7 +150,7 @@ def test_unusual_traffic_page_stops_with_one_line_and_keeps_what_it_has(standin,
     out = tmp_path / "out"
     process = cli(["unusual", "--label", "real", "--limit", "50", "--out", str(out),
                    "--search-url", f"{standin}/search", "--allow-host", "127.0.0.1",
-                   "--host-delay", "0"])  # fmt: skip
+                   "--host-delay", "0", "--query-pause", "0"])  # fmt: skip
     stdout, stderr = process.communicate(timeout=120)
     assert process.returncode == 1
     assert stderr.strip().count("\n") == 0 and "unusual traffic" in stderr
@@ -164,7 +164,8 @@ def test_resume_after_sigkill_mid_run(driver, standin, tmp_path):
     out = tmp_path / "out"
     args = ["animals", "--label", "real", "--limit", "40", "--out", str(out),
             "--search-url", f"{standin}/search", "--allow-host", "127.0.0.1",
-            "--host-delay", "0.3", "--workers", "2", "--click-pause", "0"]  # fmt: skip
+            "--host-delay", "0.3", "--workers", "2", "--click-pause", "0",
+            "--query-pause", "0"]  # fmt: skip
     # Its own session: the kill reaches the CLI, chromedriver and Chromium at once.
     # TMPDIR: the killed run cannot delete its temporary browser profile, so the test
     # does. A short path: Chromium's socket paths under it must fit 107 bytes.
@@ -243,6 +244,7 @@ def test_pipeline_stage_scrapes_a_keyword_of_params(chromium_available, standin,
         "    pets: {query: animals, label: real}\n"
         f"  limit: 4\n  workers: 2\n  search_url: {standin}/search\n"
         "  allow_hosts: [127.0.0.1]\n  host_delay_s: 0.0\n  click_pause_s: 0.0\n"
+        "  query_pause_s: 0.0\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT), "SE_OFFLINE": "true"}
     env.pop("PARAMS_OVERLAY", None)

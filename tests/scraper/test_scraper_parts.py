@@ -80,19 +80,20 @@ def test_a_page_without_tiles_has_none():
     assert parsed.tiles == [] and parsed.tile_selector is None and parsed.entries == {}
 
 
-def test_pauses_are_jittered_around_their_setting(monkeypatch):
+def test_pauses_are_jittered_around_their_setting(monkeypatch, tmp_path):
     from scraper import pacing
 
     slept = []
     monkeypatch.setattr(pacing.time, "sleep", slept.append)
-    pacer = Pacer(click_pause_s=1.0, query_pause_s=10.0, seed=1)
+    clock = tmp_path / "last-search"
+    pacer = Pacer(click_pause_s=1.0, query_pause_s=10.0, seed=1, clock_file=clock)
     for _ in range(200):
         pacer.between_clicks()
     assert 0.5 <= min(slept) < 0.6 and 1.4 < max(slept) <= 1.5  # spread, not a fixed rhythm
-    monkeypatch.setitem(pacing._last_query, "at", None)
     slept.clear()
-    pacer.before_query()  # the process's first search: no wait
-    pacer.before_query()  # the next one waits 5-15 s after it
+    pacer.before_query()  # the machine's first search: no wait
+    # The next search, from another process (another keyword's stage), waits 5-15 s.
+    Pacer(query_pause_s=10.0, clock_file=clock).before_query()
     assert len(slept) == 1 and 5.0 <= slept[0] <= 15.0
     assert Pacer().jittered(0.0) == 0.0
 

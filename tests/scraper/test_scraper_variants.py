@@ -94,7 +94,7 @@ def test_captcha_on_the_first_search_exits_non_zero_in_one_line(standin, tmp_pat
     done = subprocess.run(
         [sys.executable, "-m", "scraper", "animals", "--label", "real", "--limit", "5",
          "--out", str(tmp_path / "out"), "--search-url", f"{standin}/v/captcha/search",
-         "--allow-host", "127.0.0.1"],
+         "--allow-host", "127.0.0.1", "--query-pause", "0"],
         cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert done.returncode == 1
