@@ -98,6 +98,7 @@ def whole_view(
             "bins_before": calibration["bins_before"],
         },
         "training": {
+            "provenance": training.get("provenance"),  # set when not trained by this run
             "epochs_run": training.get("epochs_run"),
             "best_epoch": training.get("best_epoch"),
             "seconds": training.get("seconds"),
@@ -144,6 +145,8 @@ def patch_view(*, web_metrics: dict, training: dict, params) -> dict:
             **{k: held.get(k) for k in keys},
             "ece_after": web_metrics.get("ece_held_out"),
             "held_out_groups": web_metrics.get("held_out_groups", []),
+            "held_out_auc_per_seed": web_metrics.get("held_out_auc_per_seed"),
+            "held_out_auc_all_seeds": web_metrics.get("held_out_auc_all_seeds"),
             "all_web_test": {k: web_metrics["all"].get(k) for k in keys},
             "per_group": web_metrics.get("per_group", {}),
         },

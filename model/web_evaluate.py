@@ -25,7 +25,9 @@ def picture_scores(model, data: WebSet, params) -> np.ndarray:
                           params.grid)  # fmt: skip
 
 
-def evaluate_web(model, data: WebSet, params, resamples: int, bins: int) -> tuple[dict, dict]:
+def evaluate_web(
+    model, seeds, data: WebSet, params, resamples: int, bins: int
+) -> tuple[dict, dict]:
     """(metrics for reports/web_metrics.json, curves and tables for reports/evaluation_web/)."""
     val, test = data.subset(data.split == "val"), data.subset(data.split == "test")
     held_out = np.isin(test.group, params.val_groups)
@@ -41,7 +43,8 @@ def evaluate_web(model, data: WebSet, params, resamples: int, bins: int) -> tupl
         "held_out_groups": list(params.val_groups),
         "temperature": temperature,
         "ece_held_out": ece,
-        "held_out_auc_per_seed": per_seed_auc(model, held, params),
+        "held_out_auc_per_seed": per_seed_auc(seeds, held, params),
+        "held_out_auc_all_seeds": _auc(held.y, picture_scores(seeds, held, params)),
         "per_group": {
             group: with_intervals(test.y[test.group == group], p[test.group == group], resamples)
             for group in sorted(set(test.group.tolist()))
@@ -71,3 +74,9 @@ def per_seed_auc(model, data: WebSet, params) -> list[float | None]:
         logits = picture_logits(batched_logits(member, patches), params.grid)
         out.append(round(float(roc_auc_score(data.y, logits)), 4))
     return out
+
+
+def _auc(y, scores) -> float | None:
+    from sklearn.metrics import roc_auc_score
+
+    return round(float(roc_auc_score(y, scores)), 4) if len(np.unique(y)) == 2 else None

@@ -22,6 +22,7 @@ from model.web_data import grid_batch, picture_logits, training_batches
 
 MODEL_DIR = Path("data/model_web")
 LIVE_DIR = Path("reports/train_web")
+SEEDS_FILE = "seeds.keras"
 EVAL_BATCH = 1024
 
 
@@ -98,9 +99,24 @@ def ensemble(models: list[keras.Model], image_size: int) -> keras.Model:
     return keras.Model(inputs, p_real, name="patch_ensemble")
 
 
+def single(seeds: keras.Model, index: int, image_size: int) -> keras.Model:
+    """Member `seed_<index>` of a seeds model on its own, with the published contract."""
+    return ensemble([seeds.get_layer(f"seed_{index}")], image_size)
+
+
+def choose_members(seeds: keras.Model, val_aucs: list[float], rule: str, image_size: int):
+    """(the model publish ships, what it is): every seed's mean, or the seed with the best
+    held-out validation ROC-AUC (web.publish_members); never chosen on test pictures."""
+    if rule == "ensemble" or len(val_aucs) == 1:
+        return seeds, f"the mean logit of {len(val_aucs)} seeds"
+    best = int(np.argmax(val_aucs))
+    return single(seeds, best, image_size), f"seed index {best} (best held-out validation ROC-AUC)"
+
+
 def train_web(train: WebSet, val: WebSet, params, architecture, live=None, extra=None,
               out_dir: Path | str = MODEL_DIR) -> dict:  # fmt: skip
-    """Train every seed of web.seeds, save the ensemble and a summary; return the summary."""
+    """Train every seed of web.seeds; save what publish ships (model.keras), all seeds
+    (seeds.keras) and a summary; return the summary."""
     if not len(val) or len(np.unique(val.y)) < 2:
         raise ModelError("no held-out web pictures of both labels: set web.val_groups to a "
                          "group that has ai and real keywords")  # fmt: skip
@@ -114,21 +130,25 @@ def train_web(train: WebSet, val: WebSet, params, architecture, live=None, extra
         models.append(model)
         runs.append({"seed": seed, "best_epoch": held_out.best_epoch,
                      "val_auc": held_out.best, "history": held_out.history})  # fmt: skip
-    final = ensemble(models, params.image_size)
-    logits = picture_logits(patch_logits(final, val_patches), params.grid)
+    seeds = ensemble(models, params.image_size)
+    logits = picture_logits(patch_logits(seeds, val_patches), params.grid)
+    val_aucs = [r["val_auc"] for r in runs]
+    final, chosen = choose_members(seeds, val_aucs, params.publish_members, params.image_size)
     summary = {
         "seconds": round(time.perf_counter() - started, 1),
         "train_pictures": len(train),
         "val_pictures": len(val),
         "val_groups": sorted(set(val.group.tolist())),
         "seeds": runs,
-        "val_auc_per_seed": [r["val_auc"] for r in runs],
+        "val_auc_per_seed": val_aucs,
         "val_auc_ensemble": float(roc_auc_score(val.y, logits)),
+        "published": chosen,
         "parameters": int(final.count_params()),
         "params": asdict(params),
     }
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     final.save(out_dir / "model.keras")
+    seeds.save(out_dir / SEEDS_FILE)  # every seed, for the spread evaluate_web reports
     (out_dir / "training.json").write_text(json.dumps(summary, indent=1) + "\n")
     return summary

@@ -19,11 +19,11 @@ def main() -> None:
     from dataset import web as store
     from model.evaluate import load_trained
     from model.web_evaluate import evaluate_web
-    from model.web_train import MODEL_DIR
+    from model.web_train import MODEL_DIR, SEEDS_FILE
 
-    model = load_trained(MODEL_DIR / "model.keras")
+    model, seeds = load_trained(MODEL_DIR / "model.keras"), load_trained(MODEL_DIR / SEEDS_FILE)
     metrics, tables = evaluate_web(
-        model, store.load(), web, settings.bootstrap, settings.calibration_bins
+        model, seeds, store.load(), web, settings.bootstrap, settings.calibration_bins
     )
     EVALUATION.mkdir(parents=True, exist_ok=True)
     for name, content in tables.items():

@@ -78,14 +78,18 @@ def test_train_evaluate_and_ensemble(web_dir, tmp_path):
     import keras
 
     model = keras.saving.load_model(tmp_path / "model.keras", compile=False)
+    seeds = keras.saving.load_model(tmp_path / "seeds.keras", compile=False)
     assert model.get_layer("logit") is not None and model.input_shape[1:] == (16, 16, 3)
-    metrics, tables = evaluate_web(model, data, WEB, resamples=100, bins=5)
+    best = int(np.argmax(summary["val_auc_per_seed"]))
+    assert summary["published"].startswith(f"seed index {best}")  # chosen on validation
+    assert model.count_params() * 2 == seeds.count_params()  # one seed of two
+    metrics, tables = evaluate_web(model, seeds, data, WEB, resamples=100, bins=5)
     held = metrics["held_out"]
     assert held["n"] == int(((data.split == "test") & (data.group == "held")).sum())
     assert set(metrics["per_group"]) == {"held", "seen"}
     assert "roc_auc_ci" in metrics["container_baseline"]["held_out"]
     assert metrics["temperature"] > 0 and "roc" in tables["roc.json"]
-    assert len(metrics["held_out_auc_per_seed"]) == 2
+    assert len(metrics["held_out_auc_per_seed"]) == 2 and "held_out_auc_all_seeds" in metrics
 
 
 def test_training_without_held_out_pictures_is_one_line(web_dir, tmp_path):
