@@ -159,6 +159,7 @@ def patch_view(*, web_metrics: dict, training: dict, params) -> dict:
                 "val_pictures",
                 "val_auc_per_seed",
                 "val_auc_ensemble",
+                "published",
             )
         },  # fmt: skip
     }
