@@ -128,7 +128,7 @@ class Provenance:
     def fields(self) -> dict:
         """Flat fields for CSV and JSON rows (model/predict.py)."""
         values = asdict(self)
-        values["errors"] = "; ".join(self.errors) or None
+        values["provenance_errors"] = "; ".join(values.pop("errors")) or None
         values["provenance"] = self.summary()
         return values
 

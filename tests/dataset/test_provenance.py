@@ -91,7 +91,7 @@ def test_no_metadata_proves_nothing():
 
 def test_fields_for_the_prediction_command_are_flat():
     fields = read_provenance(with_c2pa(make_image(120, 90))).fields()
-    assert fields["c2pa_state"] == "Valid" and fields["errors"] is None
+    assert fields["c2pa_state"] == "Valid" and fields["provenance_errors"] is None
     assert all(not isinstance(v, (list, dict)) for v in fields.values())
     assert fields["provenance"].startswith("Content Credentials:")
 
