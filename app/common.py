@@ -1,0 +1,67 @@
+"""What both pages draw: settings errors, the model check, the sidebar."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app import config, messages
+from app.loader import get_loader, model_problem
+from settings.errors import first_line
+
+THEME_HINT = "Light or dark: ⋮ menu (top right) → Settings → Choose app theme."
+
+
+def load_settings():
+    """The app's settings, or None after one st.error line."""
+    from settings.params import ParamsError
+
+    try:
+        return config.load_settings()
+    except ParamsError as e:
+        st.error(messages.BAD_SETTINGS.format(reason=first_line(e)))
+        return None
+
+
+def start_model(settings, *, quiet: bool = False):
+    """The model loader, started now; None (after one st.error unless quiet) if no model."""
+    problem = model_problem(settings.model_dir)
+    if problem:
+        if not quiet:
+            st.error(problem)
+        return None
+    return get_loader(settings)
+
+
+def sidebar(settings, card: dict | None, loader):
+    """The sidebar; returns the slot of the model's status line (to update later)."""
+    with st.sidebar:
+        st.caption(
+            "A small convolutional network that tells AI-generated pictures from real "
+            f"photographs. {THEME_HINT}"
+        )
+        if card:
+            routing = card.get("routing", {})
+            rule = routing.get("rule") or (
+                f"pictures up to {routing.get('whole_max_side')} pixels on their longer side "
+                "are judged whole, larger ones patch by patch"
+            )
+            low, high = settings.band_edges
+            st.caption(
+                f"Model **{card.get('name', 'unnamed')}**: {rule[0].lower() + rule[1:]}"
+                f"{'' if rule.endswith('.') else '.'} Not sure between p_real {low:.2f} and "
+                f"{high:.2f}."
+            )
+        status = st.empty()
+    if loader is not None:
+        show_status(status, loader)
+    return status
+
+
+def show_status(slot, loader) -> None:
+    """The model's state in the sidebar: loading, ready (with its load time) or failed."""
+    if not loader.ready:
+        slot.caption("Model loading in the background…")
+    elif loader.predictor is not None:
+        slot.caption(f"Model ready (loaded in {loader.seconds:.1f} s).")
+    else:
+        slot.caption("The model could not be loaded.")
