@@ -8,7 +8,7 @@ from app import config, messages
 from app.loader import get_loader, model_problem
 from settings.errors import first_line
 
-THEME_HINT = "Light or dark: ⋮ menu (top right) → Settings → Choose app theme."
+THEME_HINT = "Light or dark: ⋮ menu (top right) → System, Light or Dark."
 
 
 def load_settings():

@@ -44,7 +44,7 @@ def picture_problem(reason: str, *, max_mb: float, from_url: bool = False) -> st
     one-line ImageError reasons), saying what to do."""
     r = reason.lower()
     if r.startswith("file too large"):
-        return f"This file is larger than {max_mb:g} MB; choose a smaller copy of the picture."
+        return f"This file is larger than {_mb(max_mb)} MB; choose a smaller copy of the picture."
     if r.startswith("image too large"):
         return (
             "This picture has too many pixels to check safely; shrink it below 50 megapixels "
@@ -90,7 +90,11 @@ def fetch_problem(kind: str, *, max_mb: float, timeout: float) -> str:
     if kind == "timed out":
         return f"The website did not answer within {timeout:g} seconds; try again later."
     if kind == "too large":
-        return f"The picture at this address is larger than {max_mb:g} MB; use a smaller copy."
+        return f"The picture at this address is larger than {_mb(max_mb)} MB; use a smaller copy."
     if kind == "redirects":
         return "The website sent us around in circles; use the picture's own address."
     return "The website could not be reached; check the address or try again later."
+
+
+def _mb(value: float) -> str:
+    return f"{round(value, 2):g}"
