@@ -62,6 +62,10 @@ def draw() -> None:
     if predictor is None:
         return
     results = analyse_all(predictor, items, settings)
+    if show_heat and any(r.ok and r.prediction.pixels is not None for r in results):
+        from app.loader import wait_for_heat_maps
+
+        predictor = wait_for_heat_maps(loader) or predictor  # Grad-CAM needs Keras
     results_view.show(predictor, results, show_heat)
 
 

@@ -1,9 +1,13 @@
 """The model, loaded in a background thread so the page is usable at once.
 
 The first visit draws the page straight away (upload box, URL box, the model card);
-the model (TensorFlow's import, the views' files, tracing their calls) loads beside
-it, and only a picture to judge waits for it. One loader per process and published
-version (`st.cache_resource`, keyed by the folder's stamp), so every session shares it.
+the model loads beside it, and only a picture to judge waits for it, in two steps:
+1. the views run by numpy (model/numpy_net.py), ready in well under a second: the
+   first verdicts need no TensorFlow, whose import alone costs ~5 s of CPU;
+2. the Keras engines (TensorFlow imported, calls traced, Grad-CAM), checked to agree
+   with step 1, then swapped in; heat maps of whole pictures wait for this step.
+One loader per process and published version (`st.cache_resource`, keyed by the
+folder's stamp), so every session shares it.
 """
 
 from __future__ import annotations
@@ -23,13 +27,18 @@ from settings.errors import UserError, first_line
 log = logging.getLogger(__name__)
 
 
+AGREE = 1e-3  # largest logit difference allowed between the numpy and Keras engines
+
+
 class Loader:
     def __init__(self, folder: str, band: float):
         self.folder, self.band = folder, band
-        self.predictor = None
+        self.predictor = None  # the best loaded so far: numpy first, then Keras
         self.error: str | None = None
-        self.seconds: float | None = None
-        self._done = threading.Event()
+        self.seconds: float | None = None  # to the first usable predictor
+        self.full_seconds: float | None = None  # to the Keras one
+        self._ready = threading.Event()
+        self._full = threading.Event()
         threading.Thread(target=self._load, name="realorai-model-loader", daemon=True).start()
 
     def _load(self) -> None:
@@ -37,26 +46,62 @@ class Loader:
         try:
             from model.serve import Predictor
 
-            predictor = Predictor.load(self.folder, uncertain_band=self.band, warm_up=False)
-            predictor.warm_up(gradcam=True)  # the heat-map toggle answers at once too
-            self.predictor = predictor
+            try:
+                fast = Predictor.load(self.folder, uncertain_band=self.band, warm_up=False,
+                                      engine="numpy")  # fmt: skip
+            except UserError:
+                raise
+            except Exception:  # noqa: BLE001 - the Keras step below decides
+                log.exception("numpy engine failed for %s; waiting for Keras", self.folder)
+            else:
+                self.predictor, self.seconds = fast, time.perf_counter() - start
+                self._ready.set()
+            full = Predictor.load(self.folder, uncertain_band=self.band, warm_up=False)
+            full.warm_up(gradcam=True)  # the heat-map toggle answers at once too
+            if self.predictor is not None:
+                _check_agreement(self.predictor, full)
+            self.predictor = full
         except UserError as e:
             self.error = messages.BAD_MODEL.format(reason=first_line(e))
         except Exception as e:  # noqa: BLE001 - shown as one line; the log has the rest
             log.exception("loading the model from %s failed", self.folder)
             self.error = messages.BAD_MODEL.format(reason=type(e).__name__)
         finally:
-            self.seconds = time.perf_counter() - start
-            self._done.set()
+            now = time.perf_counter() - start
+            self.seconds = self.seconds if self.seconds is not None else now
+            self.full_seconds = now
+            self._ready.set()
+            self._full.set()
 
     @property
     def ready(self) -> bool:
-        return self._done.is_set()
+        return self._ready.is_set()
+
+    @property
+    def full(self) -> bool:
+        return self._full.is_set()
 
     def wait(self, timeout: float | None = None):
-        """The Predictor once loaded (None if it failed: see .error)."""
-        self._done.wait(timeout)
+        """The first usable Predictor (None if loading failed: see .error)."""
+        self._ready.wait(timeout)
         return self.predictor
+
+    def wait_full(self, timeout: float | None = None):
+        """The Keras Predictor (with Grad-CAM), once loaded."""
+        self._full.wait(timeout)
+        return self.predictor
+
+
+def _check_agreement(fast, full) -> None:
+    """Both engines on the same random pictures; a disagreement is logged (Keras wins)."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    for name, view in full.views.items():
+        pixels = rng.integers(0, 256, (4, view.size, view.size, view.channels), dtype=np.uint8)
+        gap = float(np.abs(fast.views[name].logits(pixels) - view.logits(pixels)).max())
+        if gap > AGREE:
+            log.warning("numpy and Keras engines differ by %.2g on the %s view", gap, name)
 
 
 @st.cache_resource(max_entries=2, show_spinner=False)
@@ -89,8 +134,16 @@ def get_loader(settings) -> Loader:
 def wait_for_model(loader: Loader):
     """The Predictor, waiting with a note the first time; None after one st.error line."""
     if not loader.ready:
-        with st.spinner("Loading the model (first visit only, a few seconds)…"):
+        with st.spinner("Loading the model (first visit only)…"):
             loader.wait()
     if loader.predictor is None:
         st.error(loader.error or messages.BAD_MODEL.format(reason="unknown"))
+    return loader.predictor
+
+
+def wait_for_heat_maps(loader: Loader):
+    """The Keras Predictor for Grad-CAM, waiting with a note while TensorFlow loads."""
+    if not loader.full:
+        with st.spinner("Preparing heat maps (first visit only, a few seconds)…"):
+            loader.wait_full()
     return loader.predictor

@@ -445,18 +445,25 @@ def _shares(rows: list[dict], n: int = 3) -> str:
 
 
 def bench_app(repeats: int = 3) -> dict:
-    """Seconds from `streamlit run` to the first verdict in headless Chromium."""
+    """Seconds from `streamlit run` to a usable page (the upload box there) and to the
+    first verdict, in headless Chromium, on the published model; medians of `repeats`
+    cold launches. The issue's target: first verdict within 5 s."""
     from model.serve import default_model_dir
 
-    if not (default_model_dir() / "model.keras").is_file():
+    if not (default_model_dir() / "model_card.json").is_file():
         raise Skipped(f"no published model in {default_model_dir()}")
     from scraper.browser import start_browser
 
-    times = [_app_once(start_browser) for _ in range(repeats)]
-    return {"seconds_to_first_verdict": round(statistics.median(times), 2), "repeats": repeats}
+    runs = [_app_once(start_browser) for _ in range(repeats)]
+    return {
+        "seconds_to_usable_page": round(statistics.median(r[0] for r in runs), 2),
+        "seconds_to_first_verdict": round(statistics.median(r[1] for r in runs), 2),
+        "target_first_verdict_seconds": 5.0,
+        "repeats": repeats,
+    }
 
 
-def _app_once(start_browser) -> float:
+def _app_once(start_browser) -> tuple[float, float]:
     import io
 
     import numpy as np
@@ -471,10 +478,13 @@ def _app_once(start_browser) -> float:
         return _seconds_to_verdict(start_browser, picture, free_port())
 
 
-def _seconds_to_verdict(start_browser, picture: Path, port: int) -> float:
+def _seconds_to_verdict(start_browser, picture: Path, port: int) -> tuple[float, float]:
+    """(launch -> upload box on the page, launch -> first verdict). The browser is
+    started before the clock: a visitor's browser is already open."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
+    driver = start_browser()
     start = time.perf_counter()
     app = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.headless", "true",
@@ -482,18 +492,18 @@ def _seconds_to_verdict(start_browser, picture: Path, port: int) -> float:
          "--browser.gatherUsageStats", "false"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    driver = start_browser()
     try:
         wait_for_port(port, 60)
         driver.get(f"http://127.0.0.1:{port}")
-        upload = WebDriverWait(driver, 120).until(
+        upload = WebDriverWait(driver, 120, poll_frequency=0.05).until(
             lambda d: d.find_elements(By.CSS_SELECTOR, "input[type=file]")
         )[0]
+        usable = time.perf_counter() - start
         upload.send_keys(str(picture))
-        WebDriverWait(driver, 120).until(
+        WebDriverWait(driver, 120, poll_frequency=0.05).until(
             lambda d: "p_real = " in d.find_element(By.TAG_NAME, "body").text
         )
-        return time.perf_counter() - start
+        return usable, time.perf_counter() - start
     finally:
         driver.quit()
         app.terminate()

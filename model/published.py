@@ -48,6 +48,14 @@ AGGREGATES = ("mean_logit",)
 BUILD_HINT = "build it with `make pipeline-offline` (or `dvc repro`)"
 
 
+DECIMALS = 3  # p_real is shown with three decimals; the uncertain band applies to that number
+
+
+def shown(p_real: float) -> float:
+    """p_real as pages and tables show it (three decimals)."""
+    return round(float(p_real), DECIMALS)
+
+
 def sigmoid(z):
     return 1.0 / (1.0 + np.exp(-np.clip(z, -500, 500)))
 

@@ -8,46 +8,42 @@ judged by one view:
   batched model call, the mean of the patch logits; each patch's p_real is the heat map.
 Model calls go through a `tf.function` with a fixed input signature: one trace serves
 every batch size, and a call costs about a millisecond (model.predict ~90 ms).
+
+TensorFlow is imported only when a Keras engine is built: `Predictor.load(...,
+engine="numpy")` runs the views with model/numpy_net.py instead (no Grad-CAM), which
+is how the app gives its first verdicts while TensorFlow is still importing.
 """
 
 from __future__ import annotations
 
 import io
-import math
 import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
+from dataset.imaging import decode_image, resize_image
+from dataset.views import PATCH, WHOLE, grid_patches, rescale_longer
+from model import published
+from model.errors import ModelError
+from model.published import BUILD_HINT, CARD_FILE, MODEL_FILE, shown, sigmoid  # noqa: F401
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-from dataset.imaging import decode_image, resize_image  # noqa: E402
-from dataset.views import PATCH, WHOLE, grid_patches, rescale_longer  # noqa: E402
-from model import published  # noqa: E402
-from model.errors import ModelError  # noqa: E402
-from model.published import BUILD_HINT, CARD_FILE, MODEL_FILE, sigmoid  # noqa: E402, F401
+ENGINES = ("keras", "numpy")
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL_DIR_ENV = "REALORAI_MODEL_DIR"
 DEFAULT_BAND = 0.2  # params.yaml app.uncertain_band
 CHUNK = 1024  # images per model call: bounds memory for large batches
 VERDICTS = ("real", "ai", "uncertain")
-DECIMALS = 3  # p_real is shown with three decimals; the band is applied to that number
 RELIABILITY_KEYS = ("n", "accuracy", "accuracy_ci", "roc_auc", "roc_auc_ci", "ece_after")
 
 
 def default_model_dir() -> Path:
     """$REALORAI_MODEL_DIR, else published/ at the repository root."""
     return Path(os.environ.get(MODEL_DIR_ENV) or ROOT / "published")
-
-
-def shown(p_real: float) -> float:
-    """p_real as the page and the tables show it (three decimals)."""
-    return round(float(p_real), DECIMALS)
 
 
 @dataclass(frozen=True)
@@ -79,11 +75,10 @@ class Prepared:
 
 
 class View:
-    """One view's model, calibration and compiled call."""
+    """One view's spec, calibration and engine (Keras with tf.function, or numpy)."""
 
-    def __init__(self, name: str, spec: dict, model: keras.Model):
-        published.check_model(model, name, spec)
-        self.name, self.spec, self.model = name, spec, model
+    def __init__(self, name: str, spec: dict, engine):
+        self.name, self.spec, self.engine = name, spec, engine
         self.size = int(spec["image_size"])
         self.temperature = float(spec["temperature"])
         self.threshold = float(spec["threshold"])
@@ -92,61 +87,61 @@ class View:
         self.calibrated = published.is_calibrated(name, spec)
         metrics = spec.get("metrics") or {}
         self.reliability = {k: metrics[k] for k in RELIABILITY_KEYS if k in metrics}
-        self._input_dtype = tf.as_dtype(model.inputs[0].dtype)
-        logit = model.get_layer(published.LOGIT_LAYER).output
-        self._logit_model = keras.Model(model.inputs, logit)
-        spec_in = tf.TensorSpec([None, self.size, self.size, self.channels], tf.uint8)
-        self._logits = tf.function(self._logits_graph, input_signature=[spec_in])
-        self._cam = None
-        if name == WHOLE:
-            conv = model.get_layer(published.CAM_LAYER).output
-            self._cam_model = keras.Model(model.inputs, [conv, logit])
-            self._cam = tf.function(self._cam_graph, input_signature=[spec_in])
+        self.model = getattr(engine, "model", None)  # the Keras model, if Keras runs it
 
     def logits(self, batch: np.ndarray) -> np.ndarray:
-        """(N, S, S, C) uint8 -> (N,) float64 logits, in chunks, by direct compiled calls."""
+        """(N, S, S, C) uint8 -> (N,) float64 logits, in chunks, by direct calls."""
         if not len(batch):
             return np.zeros(0)
         return np.concatenate(
-            [
-                self._logits(tf.constant(batch[i : i + CHUNK])).numpy().reshape(-1)
-                for i in range(0, len(batch), CHUNK)
-            ]
+            [self.engine.logits(batch[i : i + CHUNK]) for i in range(0, len(batch), CHUNK)]
         ).astype(np.float64)
 
     def p_real(self, logits) -> np.ndarray:
         return published.calibrate(logits, self.temperature)
 
-    def _logits_graph(self, x):
-        return self._logit_model(tf.cast(x, self._input_dtype), training=False)
 
-    def _cam_graph(self, x):
-        x = tf.cast(x, self._input_dtype)
-        with tf.GradientTape() as tape:
-            conv, logit = self._cam_model(x, training=False)
-            tape.watch(conv)
-            # calibrated p >= threshold  <=>  logit >= T * logit(threshold), T > 0
-            cut = self.temperature * math.log(self.threshold / (1.0 - self.threshold))
-            score = tf.where(logit >= cut, logit, -logit)
-        grads = tape.gradient(score, conv)
-        weights = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)
-        cam = tf.nn.relu(tf.reduce_sum(weights * conv, axis=-1, keepdims=True))
-        cam = tf.image.resize(cam, (self.size, self.size), method="bilinear")[..., 0]
-        peak = tf.reduce_max(cam, axis=(1, 2), keepdims=True)
-        # An all-zero map (no positive evidence) stays zero rather than dividing by 0.
-        return tf.math.divide_no_nan(cam, peak)
+def keras_engine(folder: Path, name: str, spec: dict):
+    from model.serve_keras import KerasEngine
+
+    return KerasEngine(published.load_model(folder, name, spec), name, spec)
+
+
+def numpy_engine(folder: Path, name: str, spec: dict):
+    """The view's network in numpy, or its Keras engine when numpy cannot run it."""
+    from model.numpy_net import NumpyNet, Unsupported
+
+    path = Path(folder) / spec["file"]
+    if not path.is_file():
+        raise ModelError(f"{path} not found; {BUILD_HINT}")
+    try:
+        if spec.get("input") == "rgb+ela":
+            raise Unsupported("ELA input")
+        net = NumpyNet.load(path)
+    except Unsupported:
+        return keras_engine(folder, name, spec)
+    size = spec["image_size"]
+    if net.input_shape != (size, size, 3):
+        raise ModelError(
+            f"the {name} view's model takes {net.input_shape}, its card says ({size}, {size}, 3)"
+        )
+    needed = (published.LOGIT_LAYER, published.CAM_LAYER) if name == WHOLE else ()
+    for layer in needed:
+        if layer not in net.layer_names:
+            raise ModelError(f"the {name} view's model has no layer named {layer!r}")
+    return net
 
 
 class Predictor:
     """The published views with their card; thread-safe (Streamlit sessions share one)."""
 
-    def __init__(self, card: dict, models: dict, *, uncertain_band: float = DEFAULT_BAND):
+    def __init__(self, card: dict, engines: dict, *, uncertain_band: float = DEFAULT_BAND):
         self.card = published.check_card(card)
-        missing = sorted(set(self.card["views"]) - set(models))
+        missing = sorted(set(self.card["views"]) - set(engines))
         if missing:
             raise ModelError(f"no model given for the {missing[0]} view")
         self.views = {
-            name: View(name, spec, models[name]) for name, spec in self.card["views"].items()
+            name: View(name, spec, engines[name]) for name, spec in self.card["views"].items()
         }
         if not 0.0 <= uncertain_band <= 1.0:
             raise ModelError(f"uncertain_band must be between 0 and 1, got {uncertain_band}")
@@ -171,22 +166,25 @@ class Predictor:
         *,
         uncertain_band: float | None = None,
         warm_up: bool = True,
+        engine: str = "keras",
     ) -> Predictor:
         """Load `model_dir` (default: default_model_dir()); one-line ModelError if unusable.
 
         uncertain_band None reads params.yaml app.uncertain_band. warm_up traces the
-        model calls now, so the first real request does not pay ~1 s for them.
+        model calls now, so the first real request does not pay ~1 s for them. engine
+        "numpy" avoids importing TensorFlow where model/numpy_net.py can run a view.
         """
+        if engine not in ENGINES:
+            raise ModelError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
         folder = Path(model_dir) if model_dir is not None else default_model_dir()
         if uncertain_band is None:
             uncertain_band = _band_from_params()
         if not folder.is_dir():
             raise ModelError(f"no model folder at {folder}; {BUILD_HINT}")
         card = published.read_card(folder)
-        models = {
-            name: published.load_model(folder, name, spec) for name, spec in card["views"].items()
-        }
-        predictor = cls(card, models, uncertain_band=uncertain_band)
+        make = numpy_engine if engine == "numpy" else keras_engine
+        engines = {name: make(folder, name, spec) for name, spec in card["views"].items()}
+        predictor = cls(card, engines, uncertain_band=uncertain_band)
         if warm_up:
             predictor.warm_up()
         return predictor
@@ -202,7 +200,7 @@ class Predictor:
             self.predict_bytes(buffer.getvalue())
         for view in self.views.values():
             view.logits(np.zeros((1, view.size, view.size, view.channels), np.uint8))
-        if gradcam and self.whole is not None:
+        if gradcam and self.has_gradcam:
             self.gradcam(np.zeros((self.size, self.size, 3), np.uint8))
 
     # --- prediction ---
@@ -292,18 +290,22 @@ class Predictor:
         threshold = self.views[view].threshold if view else self.threshold
         return max(0.0, threshold - self.band / 2), min(1.0, threshold + self.band / 2)
 
+    @property
+    def has_gradcam(self) -> bool:
+        return self.whole is not None and hasattr(self.whole.engine, "gradcam")
+
     def gradcam(self, pixels: np.ndarray) -> np.ndarray:
         """Grad-CAM on `last_conv` for one whole-view (S, S, 3) picture -> (S, S) in 0..1.
 
         It shows where the evidence for the predicted label lies: the gradient of the
         logit when the model says real, of minus the logit when it says ai.
         """
-        if self.whole is None:
-            raise ModelError("Grad-CAM needs the whole view, and this card has none")
+        if not self.has_gradcam:
+            raise ModelError("Grad-CAM needs the whole view run by Keras (engine='keras')")
         pixels = self._check_pixels(pixels)
         if len(pixels) != 1:
             raise ModelError(f"gradcam takes one picture, got {len(pixels)}")
-        heat = self.whole._cam(tf.constant(self.model_input(pixels))).numpy()[0]
+        heat = self.whole.engine.gradcam(self.model_input(pixels))[0]
         return np.clip(heat, 0.0, 1.0).astype(np.float32)
 
     # --- internals ---
