@@ -67,6 +67,7 @@ def draw() -> None:
 
         predictor = wait_for_heat_maps(loader) or predictor  # Grad-CAM needs Keras
     results_view.show(predictor, results, show_heat)
+    loader.want_full()  # the verdicts are on the page: now TensorFlow may load
 
 
 def _card(settings) -> dict | None:

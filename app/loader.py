@@ -5,7 +5,10 @@ the model loads beside it, and only a picture to judge waits for it, in two step
 1. the views run by numpy (model/numpy_net.py), ready in well under a second: the
    first verdicts need no TensorFlow, whose import alone costs ~5 s of CPU;
 2. the Keras engines (TensorFlow imported, calls traced, Grad-CAM), checked to agree
-   with step 1, then swapped in; heat maps of whole pictures wait for this step.
+   with step 1, then swapped in; heat maps of whole pictures wait for this step. It
+   starts once the first verdict is on the page (or heat maps are asked for, or the
+   page has sat idle for KERAS_AFTER_S): TensorFlow's import holds the interpreter
+   for seconds and would otherwise delay that first verdict.
 One loader per process and published version (`st.cache_resource`, keyed by the
 folder's stamp), so every session shares it.
 """
@@ -28,6 +31,7 @@ log = logging.getLogger(__name__)
 
 
 AGREE = 1e-3  # largest logit difference allowed between the numpy and Keras engines
+KERAS_AFTER_S = 15.0  # step 2 starts by itself after this long
 
 
 class Loader:
@@ -39,6 +43,7 @@ class Loader:
         self.full_seconds: float | None = None  # to the Keras one
         self._ready = threading.Event()
         self._full = threading.Event()
+        self._want_full = threading.Event()
         threading.Thread(target=self._load, name="realorai-model-loader", daemon=True).start()
 
     def _load(self) -> None:
@@ -56,6 +61,7 @@ class Loader:
             else:
                 self.predictor, self.seconds = fast, time.perf_counter() - start
                 self._ready.set()
+                self._want_full.wait(KERAS_AFTER_S)
             full = Predictor.load(self.folder, uncertain_band=self.band, warm_up=False)
             full.warm_up(gradcam=True)  # the heat-map toggle answers at once too
             if self.predictor is not None:
@@ -86,8 +92,13 @@ class Loader:
         self._ready.wait(timeout)
         return self.predictor
 
+    def want_full(self) -> None:
+        """Start step 2 now (the first verdict is shown, or heat maps are wanted)."""
+        self._want_full.set()
+
     def wait_full(self, timeout: float | None = None):
         """The Keras Predictor (with Grad-CAM), once loaded."""
+        self.want_full()
         self._full.wait(timeout)
         return self.predictor
 
