@@ -45,11 +45,9 @@ def sidebar(settings, card: dict | None, loader):
                 f"pictures up to {routing.get('whole_max_side')} pixels on their longer side "
                 "are judged whole, larger ones patch by patch"
             )
-            low, high = settings.band_edges
             st.caption(
                 f"Model **{card.get('name', 'unnamed')}**: {rule[0].lower() + rule[1:]}"
-                f"{'' if rule.endswith('.') else '.'} Not sure between p_real {low:.2f} and "
-                f"{high:.2f}."
+                f"{'' if rule.endswith('.') else '.'} {band_sentence(card, settings)}"
             )
         status = st.empty()
     if loader is not None:
@@ -65,3 +63,17 @@ def show_status(slot, loader) -> None:
         slot.caption(f"Model ready (loaded in {loader.seconds:.1f} s).")
     else:
         slot.caption("The model could not be loaded.")
+
+
+def band_sentence(card: dict, settings) -> str:
+    """Where the verdict is "Not sure": the band around each view's threshold."""
+    half = settings.uncertain_band / 2
+    edges = {
+        view["kind"]: (max(0.0, view["threshold"] - half), min(1.0, view["threshold"] + half))
+        for view in card["views"].values()
+    }
+    if len(set(edges.values())) == 1:
+        low, high = next(iter(edges.values()))
+        return f"Not sure between p_real {low:.2f} and {high:.2f}."
+    parts = [f"{low:.2f}–{high:.2f} for {kind}s" for kind, (low, high) in edges.items()]
+    return f"Not sure between p_real {' and '.join(parts)}."

@@ -39,11 +39,6 @@ class Settings:
     def max_mb(self) -> float:
         return self.max_bytes / MB
 
-    @property
-    def band_edges(self) -> tuple[float, float]:
-        """The uncertain band around the default threshold 0.5 (views may move it)."""
-        return 0.5 - self.uncertain_band / 2, 0.5 + self.uncertain_band / 2
-
 
 def load_settings(env=None) -> Settings:
     """params.yaml `app` (ParamsError, one line, if wrong) plus the environment."""

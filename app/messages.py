@@ -21,6 +21,7 @@ HEAT_CAPTION = {
     "ai": "Where the model saw signs of AI generation",
     "real": "Where the model saw signs of a real photograph",
 }
+NO_HEAT_MAP = "The heat map is not available right now; the verdict beside it is unaffected."
 PATCH_CAPTION = (
     "Each square is one patch the model judged: the brighter, the more it looked AI-generated."
 )

@@ -84,6 +84,10 @@ def show_heat_map(predictor, result: analysis.Result) -> None:
             longer_side=spec["longer_side"],
         )  # fmt: skip
         caption, ends = messages.HEAT_CAPTION["ai"], ("looks real", "looks AI-generated")
+    elif not predictor.has_gradcam:  # Keras could not be loaded: the verdict stands alone
+        st.image(picture, caption=result.name, width="stretch")
+        st.caption(messages.NO_HEAT_MAP)
+        return
     else:
         heat = analysis.heat_of(predictor, result)
         caption = messages.HEAT_CAPTION[p.label]

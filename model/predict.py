@@ -234,6 +234,7 @@ def _import_serve():
         with open(os.devnull, "w") as devnull:
             os.dup2(devnull.fileno(), 2)
             import model.serve as serve
+            import model.serve_keras  # noqa: F401 - TensorFlow, which the command's engine uses
     finally:
         os.dup2(saved, 2)
         os.close(saved)

@@ -673,3 +673,20 @@ def test_every_fetch_problem_is_one_plain_sentence():
     for kind in kinds:
         sentence = messages.fetch_problem(kind, max_mb=20, timeout=10)
         assert sentence.endswith(".") and ". " not in sentence and "\n" not in sentence
+
+
+def test_without_tensorflow_the_verdict_stands_and_the_heat_map_says_so(env, tmp_path, monkeypatch):
+    """The numpy engine answered; Keras (for Grad-CAM) failed to load: one calm caption."""
+    from model import serve
+    from model.errors import ModelError
+
+    def broken(*args, **kwargs):
+        raise ModelError("TensorFlow could not start")
+
+    monkeypatch.setattr(serve, "keras_engine", broken)
+    env.setenv("REALORAI_MODEL_DIR", str(publish_tiny(tmp_path / "numpy-only")))
+    at = upload(start_app(), ("black.png", solid(0), "image/png"))
+    assert verdicts(at) == ["AI-generated"] and not errors(at)
+    at.toggle(key="heatmap").set_value(True).run()
+    assert not at.exception and verdicts(at) == ["AI-generated"]
+    assert messages.NO_HEAT_MAP in texts(at)
