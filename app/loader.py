@@ -15,9 +15,11 @@ folder's stamp), so every session shares it.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 import time
+import weakref
 from pathlib import Path
 
 import streamlit as st
@@ -32,6 +34,8 @@ log = logging.getLogger(__name__)
 
 AGREE = 1e-3  # largest logit difference allowed between the numpy and Keras engines
 KERAS_AFTER_S = 15.0  # step 2 starts by itself after this long
+EXIT_WAIT_S = 60.0  # at exit, how long a load already inside TensorFlow may take to finish
+_LOADERS: weakref.WeakSet = weakref.WeakSet()
 
 
 class Loader:
@@ -44,7 +48,12 @@ class Loader:
         self._ready = threading.Event()
         self._full = threading.Event()
         self._want_full = threading.Event()
-        threading.Thread(target=self._load, name="realorai-model-loader", daemon=True).start()
+        self._closing = False
+        self._thread = threading.Thread(
+            target=self._load, name="realorai-model-loader", daemon=True
+        )
+        _LOADERS.add(self)
+        self._thread.start()
 
     def _load(self) -> None:
         start = time.perf_counter()
@@ -62,6 +71,8 @@ class Loader:
                 self.predictor, self.seconds = fast, time.perf_counter() - start
                 self._ready.set()
                 self._want_full.wait(KERAS_AFTER_S)
+                if self._closing:
+                    return
             full = Predictor.load(self.folder, uncertain_band=self.band, warm_up=False)
             full.warm_up(gradcam=True)  # the heat-map toggle answers at once too
             if self.predictor is not None:
@@ -101,6 +112,18 @@ class Loader:
         self.want_full()
         self._full.wait(timeout)
         return self.predictor
+
+
+@atexit.register
+def _close_loaders() -> None:
+    """A daemon thread stopped inside TensorFlow's C++ code at interpreter exit aborts
+    the process ("FATAL: exception not rethrown"): a load not yet begun is skipped, one
+    under way is given time to finish."""
+    for loader in list(_LOADERS):
+        loader._closing = True
+        loader._want_full.set()
+    for loader in list(_LOADERS):
+        loader._thread.join(EXIT_WAIT_S)
 
 
 def _check_agreement(fast, full) -> None:

@@ -37,7 +37,12 @@ def show_table(results: list[analysis.Result]) -> None:
         f"{counts['real']} real, {counts['ai']} AI-generated, {counts['uncertain']} not sure, "
         f"{len(results) - len(ok)} could not be checked."
     )
-    st.dataframe(tables.results_rows(results), hide_index=True, width="stretch")
+    st.dataframe(
+        tables.results_rows(results),
+        hide_index=True,
+        width="stretch",
+        column_config={"problem": st.column_config.TextColumn("problem", width="large")},
+    )
     st.download_button(
         "Download CSV",
         data=tables.results_csv(results),
