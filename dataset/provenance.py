@@ -256,8 +256,12 @@ GENERATORS = {"parameters": "Stable Diffusion web UI", "prompt": "ComfyUI", "wor
 SETTINGS_SHOWN = 160
 
 
-def png_text(data: bytes) -> dict[str, str]:
-    """The tEXt, zTXt and iTXt chunks of a PNG, {keyword: text}, each cut to MAX_TEXT."""
+TEXT_KEYS = ("parameters", "prompt", "workflow", "Software")
+
+
+def png_text(data: bytes, keys=TEXT_KEYS) -> dict[str, str]:
+    """The PNG's tEXt, zTXt and iTXt chunks named in `keys`, {keyword: text}, each cut
+    to MAX_TEXT: memory stays bounded whatever the file holds."""
     texts: dict[str, str] = {}
     pos = 8
     for _ in range(MAX_CHUNKS):
@@ -271,6 +275,9 @@ def png_text(data: bytes) -> dict[str, str]:
         if kind not in (b"tEXt", b"zTXt", b"iTXt") or b"\0" not in body:
             continue
         key, rest = body.split(b"\0", 1)
+        name = key.decode("latin-1")[:80]
+        if name not in keys or name in texts:
+            continue
         if kind == b"tEXt":
             raw = rest[:MAX_TEXT]
         elif kind == b"zTXt":
@@ -280,7 +287,7 @@ def png_text(data: bytes) -> dict[str, str]:
             parts = rest.split(b"\0", 2)
             text = parts[2] if len(parts) == 3 else b""
             raw = _inflate(text) if flag == b"\x01" else text[:MAX_TEXT]
-        texts[key.decode("latin-1")[:80]] = raw.decode("utf-8", "replace")
+        texts[name] = raw.decode("utf-8", "replace")
     return texts
 
 

@@ -144,3 +144,13 @@ def test_a_slow_reader_is_abandoned(monkeypatch):
     found = read_provenance(with_c2pa(make_image(60, 40)), c2pa_timeout=0.2)
     assert time.perf_counter() - start < 2
     assert found.errors and "took over 0.2 s" in found.errors[0]
+
+
+def test_many_text_chunks_keep_memory_bounded():
+    bomb = zlib.compress(b"B" * (1 << 20), 9)
+    chunks = b"".join(png_chunk(b"zTXt", b"junk%d\0\0" % i + bomb) for i in range(2000))
+    data = make_image(40, 30, fmt="PNG")
+    data = data[:33] + chunks + png_chunk(b"tEXt", b"parameters\0Steps: 5") + data[33:]
+    start = time.perf_counter()
+    assert png_text(data) == {"parameters": "Steps: 5"}  # other keywords are not inflated
+    assert time.perf_counter() - start < 1
