@@ -1,5 +1,7 @@
 """Helpers shared by the test modules: pictures made in memory, a tiny published
-model with the real model's contract, and a tiny project the stage tests run in.
+two-view model with the real model's contract (model/published.py), pictures carrying
+provenance metadata (a C2PA manifest signed with a throwaway CA, PNG text, XMP, EXIF),
+and a tiny project the stage tests run in.
 
 Nothing here needs ../shared (a user's clone has none).
 """
