@@ -41,10 +41,7 @@ def sidebar(settings, card: dict | None, loader):
         )
         if card:
             routing = card.get("routing", {})
-            rule = routing.get("rule") or (
-                f"pictures up to {routing.get('whole_max_side')} pixels on their longer side "
-                "are judged whole, larger ones patch by patch"
-            )
+            rule = routing.get("rule") or default_rule(card)
             st.caption(
                 f"Model **{card.get('name', 'unnamed')}**: {rule[0].lower() + rule[1:]}"
                 f"{'' if rule.endswith('.') else '.'} {band_sentence(card, settings)}"
@@ -77,3 +74,15 @@ def band_sentence(card: dict, settings) -> str:
         return f"Not sure between p_real {low:.2f} and {high:.2f}."
     parts = [f"{low:.2f}–{high:.2f} for {kind}s" for kind, (low, high) in edges.items()]
     return f"Not sure between p_real {' and '.join(parts)}."
+
+
+def default_rule(card: dict) -> str:
+    views = card["views"]
+    if len(views) == 1:
+        how = "whole" if "whole" in views else "patch by patch"
+        return f"every picture is judged {how} (this model has one view)"
+    side = card["routing"]["whole_max_side"]
+    return (
+        f"pictures up to {side} pixels on their longer side are judged whole, larger ones "
+        "patch by patch"
+    )

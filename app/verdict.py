@@ -38,7 +38,10 @@ def reliability_line(prediction) -> str:
     if figures:
         line += " On this kind of picture the model was " + "; ".join(figures) + "."
     else:
-        line += " The model card has no test figures for this kind of picture."
+        line += (
+            f" The model was not measured on {kind}s, so there are no figures for how "
+            "often it is right on them."
+        )
     return line
 
 

@@ -65,12 +65,17 @@ def calibrate(logits, temperature: float):
     return sigmoid(np.asarray(logits, np.float64) / temperature)
 
 
+def kind_of(height: int, width: int, card: dict) -> str:
+    """The view made for a decoded picture of this size, whether the card has it or not."""
+    return WHOLE if max(height, width) <= card["routing"]["whole_max_side"] else PATCH
+
+
 def route(height: int, width: int, card: dict) -> str:
     """The view that judges a decoded picture of this size (a checked card's views)."""
     views = card["views"]
     if len(views) == 1:
         return next(iter(views))
-    return WHOLE if max(height, width) <= card["routing"]["whole_max_side"] else PATCH
+    return kind_of(height, width, card)
 
 
 def is_calibrated(name: str, view: dict) -> bool:

@@ -72,6 +72,7 @@ class Prepared:
     inputs: np.ndarray
     pixels: np.ndarray | None  # the whole view's uint8 pixels (for Grad-CAM)
     seconds: float  # decoding and resizing
+    made_for: str = ""  # the view made for this picture's size (absent from one-view cards)
 
 
 class View:
@@ -215,6 +216,7 @@ class Predictor:
         # view needs: a picture larger than whole_max_side stays larger, so routing holds.
         rgb = decode_image(data, shrink_to=self._decode_side, **limits)
         name = published.route(rgb.shape[0], rgb.shape[1], self.card)
+        made_for = published.kind_of(rgb.shape[0], rgb.shape[1], self.card)
         view = self.views[name]
         if name == WHOLE:
             pixels = resize_image(rgb, view.size)
@@ -222,7 +224,7 @@ class Predictor:
         else:
             scaled = rescale_longer(rgb, view.spec["longer_side"], min_side=view.size)
             pixels, inputs = None, grid_patches(scaled, view.size, view.spec["grid"])
-        return Prepared(name, inputs, pixels, time.perf_counter() - start)
+        return Prepared(name, inputs, pixels, time.perf_counter() - start, made_for)
 
     def score(self, items: list[Prepared]) -> list[Prediction]:
         """Predictions for prepared pictures: one batched model call per view."""
@@ -246,8 +248,10 @@ class Predictor:
                     part = part.mean(keepdims=True)  # aggregate "mean_logit"
                 p_real = float(view.p_real(part)[0])
                 ms = (items[i].seconds + share) * 1000
-                out[i] = self.prediction(p_real, ms, view=name, pixels=items[i].pixels,
-                                         patch_p_real=patches)  # fmt: skip
+                out[i] = self.prediction(
+                    p_real, ms, view=name, pixels=items[i].pixels, patch_p_real=patches,
+                    made_for=items[i].made_for,
+                )  # fmt: skip
         return out
 
     def predict_bytes(self, data: bytes, **limits) -> Prediction:
@@ -265,14 +269,21 @@ class Predictor:
 
     def prediction(
         self, p_real: float, milliseconds: float, *, view: str | None = None, pixels=None,
-        patch_p_real=None,
+        patch_p_real=None, made_for: str = "",
     ) -> Prediction:  # fmt: skip
+        """The verdict with the figures of the view that judged it, when that view was
+        made (and measured) for this kind of picture; a one-view card judging the other
+        kind says so: no figures, not calibrated."""
         name = view or (WHOLE if self.whole else PATCH)
         v = self.views[name]
         label, verdict = self.classify(p_real, view=name)
+        if made_for and made_for != name:
+            kind, reliability, calibrated = published.DEFAULT_KINDS[made_for], {}, False
+        else:
+            kind, reliability, calibrated = v.spec["kind"], v.reliability, v.calibrated
         return Prediction(
-            p_real, label, verdict, milliseconds, view=name, kind=v.spec["kind"],
-            reliability=v.reliability, calibrated=v.calibrated, patch_p_real=patch_p_real,
+            p_real, label, verdict, milliseconds, view=name, kind=kind,
+            reliability=reliability, calibrated=calibrated, patch_p_real=patch_p_real,
             pixels=pixels,
         )  # fmt: skip
 

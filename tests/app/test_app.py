@@ -690,3 +690,16 @@ def test_without_tensorflow_the_verdict_stands_and_the_heat_map_says_so(env, tmp
     at.toggle(key="heatmap").set_value(True).run()
     assert not at.exception and verdicts(at) == ["AI-generated"]
     assert messages.NO_HEAT_MAP in texts(at)
+
+
+def test_a_one_view_model_claims_no_figures_for_the_other_kind(env, tmp_path):
+    card = tiny_card(views={"whole": whole_view()})
+    card["routing"].pop("rule")
+    env.setenv("REALORAI_MODEL_DIR", str(publish_tiny(tmp_path / "whole-only", card=card)))
+    at = upload(start_app(), ("web.jpg", make_image(640, 480, seed=2), "image/jpeg"))
+    assert (
+        "Judged as a **web picture**, the whole picture at once. The model was not measured "
+        "on web pictures, so there are no figures for how often it is right on them."
+    ) in texts(at)
+    assert "p_real is a score, not a calibrated probability" in texts(at)
+    assert "every picture is judged whole (this model has one view)" in texts(at)

@@ -403,3 +403,22 @@ def test_numpy_engine_does_not_import_tensorflow(model_dir):
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
     assert done.stdout.split()[-2:] == ["False", "False"], done.stderr[-2000:]
+
+
+def test_a_one_view_card_gives_no_borrowed_figures_for_the_other_kind(tmp_path):
+    """A whole-only card judges a web picture whole, but its CIFAKE figures and its
+    calibration are not claimed for it."""
+    folder = publish_tiny(tmp_path / "whole", card=tiny_card(views={"whole": whole_view()}))
+    predictor = Predictor.load(folder, uncertain_band=0.2)
+    small, web = (predictor.predict_bytes(d) for d in (solid(255), make_image(640, 480)))
+    assert (small.kind, small.calibrated, small.reliability["n"]) == (
+        "CIFAKE-sized picture",
+        True,
+        400,
+    )
+    assert (web.view, web.kind, web.calibrated, web.reliability) == (
+        "whole",
+        "web picture",
+        False,
+        {},
+    )
