@@ -103,8 +103,13 @@ def app_folder(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def streamlit_app(app_folder):
     """One app server for the module (each browser visit is its own session); its URL."""
-    env = {"REALORAI_MODEL_DIR": str(app_folder / "published"), "REALORAI_ALLOW_HOSTS": ""}
-    env.pop("REALORAI_EXAMPLES_DIR", None)
+    env = {
+        "REALORAI_MODEL_DIR": str(app_folder / "published"),
+        # the default place, published/examples/, spelled out against a stray setting
+        "REALORAI_EXAMPLES_DIR": str(app_folder / "published" / "examples"),
+        "REALORAI_REPORTS_DIR": str(ROOT / "reports"),  # the committed dvclive curves
+        "REALORAI_ALLOW_HOSTS": "",
+    }
     process, url = start_streamlit(app_folder, env)
     try:
         yield url
@@ -128,7 +133,6 @@ def wait_healthy(url: str, process, log: Path, timeout: float = 60) -> None:
 
 @pytest.fixture
 def browser(chromium_available, tmp_path, monkeypatch):
-    monkeypatch.delenv("REALORAI_EXAMPLES_DIR", raising=False)
     monkeypatch.setenv("SE_OFFLINE", "true")  # Selenium Manager must not go online
     try:
         from scraper.browser import start_browser  # the scraper's own set-up, when present
