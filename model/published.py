@@ -15,7 +15,29 @@ conv named `last_conv` for Grad-CAM. p_real shown = sigmoid(logit / temperature)
 
 Routing: a decoded picture whose longer side is at most routing.whole_max_side is
 judged whole (CIFAKE-sized); a larger one by the patch view (a web picture). A card
-may hold one view only; every picture then goes to it.
+may hold one view only; every picture then goes to it, and a picture of the other kind
+gets no figures and is not called calibrated.
+
+The card (check_card fills the defaults marked =):
+  name, created, revision, architecture, parameters      shown on the model page
+  labels            {"0": "ai", "1": "real"}
+  routing           {whole_max_side = 64, rule: one sentence for visitors}
+  data.counts       {split: {source: {ai, real}}}         the model page's data table
+  views.whole       file = model.keras, image_size, temperature = 1, threshold = 0.5,
+                    calibrated_on = null ("cifake" when T was fitted on CIFAKE-sized
+                    pictures), kind = "CIFAKE-sized picture", input = "rgb" ("rgb+ela"),
+                    metrics {n, accuracy, accuracy_ci [lo, hi], roc_auc, roc_auc_ci,
+                    average_precision, ece_before, ece_after, precision/recall/f1
+                    {ai, real}}, confusion_matrix {labels, matrix}, roc {fpr, tpr},
+                    calibration {bins [{confidence, accuracy, count}]}, robustness
+                    [{edit, accuracy, roc_auc}], per_source {name: {n, accuracy,
+                    roc_auc}}, training {epochs_run, seconds, images_per_second}
+  views.patch       the same keys, and longer_side, grid, aggregate = "mean_logit",
+                    kind = "web picture", calibrated_on = null ("web"), metrics.per_group
+                    {group: {n, roc_auc, roc_auc_ci}}, container_baseline {roc_auc,
+                    roc_auc_ci}
+Every figure is optional: the app shows what is there. The verdict page shows each
+view's n, accuracy(_ci), roc_auc(_ci) (serve.RELIABILITY_KEYS).
 """
 
 from __future__ import annotations
