@@ -185,9 +185,12 @@ def body(driver) -> str:
 
 
 def click_toggle(driver, label: str) -> None:
+    """Click a toggle once it is drawn (the page streams in after its first widgets)."""
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
-    driver.find_element(By.XPATH, f"//label[.//*[contains(text(), '{label}')]]").click()
+    xpath = f"//label[.//*[contains(text(), '{label}')]]"
+    WebDriverWait(driver, 60).until(lambda d: d.find_elements(By.XPATH, xpath))[0].click()
 
 
 def write(path: Path, data: bytes) -> Path:
