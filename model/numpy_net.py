@@ -4,8 +4,9 @@ TensorFlow has finished importing.
 Importing TensorFlow and Keras costs about 5 s of CPU, more than the app's whole budget
 for a first verdict. The published networks are plain chains of a few layer types, so
 this module reads the `.keras` file itself (config.json + model.weights.h5) and runs
-the chain up to the `logit` layer in float32. Anything else (a branch, a layer type
-not listed in OPS, ELA input) raises Unsupported and the caller uses Keras. The app
+its graph up to the `logit` layer in float32, nested models and Average included (the
+patch view's ensemble of seeds). Anything else (a layer type _op does not handle, a
+shared layer, ELA input) raises Unsupported and the caller uses Keras. The app
 checks the two agree once TensorFlow is loaded (model/serve.py), and tests check them
 on the tiny models and on the published one.
 """
@@ -27,7 +28,7 @@ from model.published import LOGIT_LAYER
 IDENTITY = {
     "Dropout", "SpatialDropout1D", "SpatialDropout2D", "GaussianNoise", "GaussianDropout",
     "AlphaDropout", "RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation",
-    "RandomContrast", "RandomBrightness", "InputLayer",
+    "RandomContrast", "RandomBrightness", "InputLayer", "Identity",
 }  # fmt: skip
 ACTIVATIONS = {
     "linear": lambda x: x,
@@ -48,10 +49,10 @@ def snake(name: str) -> str:
 
 
 class NumpyNet:
-    """Logits of uint8 (N, S, S, C) pictures through a chain of numpy ops."""
+    """Logits of uint8 (N, S, S, C) pictures through a graph of numpy ops."""
 
-    def __init__(self, ops: list, input_shape: tuple, layer_names: set[str]):
-        self.ops, self.input_shape, self.layer_names = ops, input_shape, layer_names
+    def __init__(self, graph: Graph, layer_names: set[str]):
+        self.graph, self.input_shape, self.layer_names = graph, graph.input_shape, layer_names
 
     @classmethod
     def load(cls, path: Path | str) -> NumpyNet:
@@ -69,68 +70,113 @@ class NumpyNet:
 
         if config.get("class_name") not in ("Functional", "Sequential"):
             raise Unsupported(f"a {config.get('class_name')} model")
-        layers = config["config"]["layers"]
-        chain = _chain(layers)
-        counts: dict[str, int] = {}
-        groups = {}
-        for layer in layers:  # weight groups are numbered per class, in layer order
-            name = snake(layer["class_name"])
-            counts[name] = counts.get(name, -1) + 1
-            groups[layer["config"]["name"]] = (
-                name if counts[name] == 0 else f"{name}_{counts[name]}"
-            )
-        ops = []
-        input_shape = None
         with h5py.File(io.BytesIO(weights), "r") as h5:
-            for layer in chain:
-                kind, cfg = layer["class_name"], layer["config"]
-                if kind == "InputLayer":
-                    shape = cfg.get("batch_shape") or cfg.get("batch_input_shape")
-                    input_shape = tuple(shape[1:])
-                    continue
-                variables = _variables(h5, groups[cfg["name"]])
-                ops.append(_op(kind, cfg, variables))
-                if cfg["name"] == LOGIT_LAYER:
-                    break
-            else:
-                raise Unsupported(f"no layer named {LOGIT_LAYER!r}")
-        if input_shape is None or len(input_shape) != 3 or input_shape[-1] != 3:
-            raise Unsupported(f"input {input_shape}")
-        return cls(ops, input_shape, {layer["config"]["name"] for layer in layers})
+            graph = Graph(config["config"], h5, "layers", stop_at=LOGIT_LAYER)
+        return cls(graph, {layer["config"]["name"] for layer in config["config"]["layers"]})
 
     def logits(self, batch: np.ndarray) -> np.ndarray:
         """(N, S, S, 3) uint8 -> (N,) float64 logits."""
-        x = np.asarray(batch, np.float32)
-        for op in self.ops:
-            x = op(x)
+        x = self.graph(np.asarray(batch, np.float32))
         return x.reshape(len(batch), -1)[:, 0].astype(np.float64)
 
 
-def _chain(layers: list) -> list:
-    """The layers in order, if each takes the previous one's output (else Unsupported)."""
-    previous = None
+class Graph:
+    """A functional model's layers as numpy ops, run in order from its one input up to
+    `stop_at` (else its output). A nested functional model (the patch view's ensemble
+    of seeds) is a Graph itself; Average and Add join branches."""
+
+    def __init__(self, config: dict, h5, prefix: str, stop_at: str | None = None):
+        layers = config["layers"]
+        if stop_at is None:
+            outputs = config.get("output_layers") or []
+            if outputs and isinstance(outputs[0], str):  # one output: ["name", 0, 0]
+                outputs = [outputs]
+            if len(outputs) != 1:
+                raise Unsupported("a nested model with several outputs")
+            stop_at = outputs[0][0]
+        groups = _weight_groups(layers)
+        self.steps: list[tuple[str, object, list[str]]] = []
+        self.input_name, self.input_shape = None, None
+        for layer in layers:
+            kind, cfg = layer["class_name"], layer["config"]
+            name = cfg["name"]
+            if kind == "InputLayer":
+                if self.input_name is not None:
+                    raise Unsupported("several inputs")
+                shape = cfg.get("batch_shape") or cfg.get("batch_input_shape")
+                self.input_name, self.input_shape = name, tuple(shape[1:])
+                continue
+            sources = _sources(layer)
+            where = f"{prefix}/{groups[name]}"
+            if kind in ("Functional", "Sequential"):
+                op = Graph(cfg, h5, f"{where}/layers")
+            elif kind in JOINS:
+                op = JOINS[kind]
+            else:
+                if len(sources) != 1:
+                    raise Unsupported(f"layer {name} takes {len(sources)} inputs")
+                op = _op(kind, cfg, _variables(h5, where))
+            self.steps.append((name, op, sources))
+            if name == stop_at:
+                break
+        else:
+            raise Unsupported(f"no layer named {stop_at!r}")
+        if self.input_shape is None or len(self.input_shape) != 3 or self.input_shape[-1] != 3:
+            raise Unsupported(f"input {self.input_shape}")
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        values = {self.input_name: x}
+        out = x
+        for name, op, sources in self.steps:
+            if any(s not in values for s in sources):
+                raise Unsupported(f"layer {name} reads a layer not yet computed")
+            out = op(*(values[s] for s in sources))
+            values[name] = out
+        return out
+
+
+JOINS = {
+    "Average": lambda *xs: sum(xs) / np.float32(len(xs)),
+    "Add": lambda *xs: sum(xs),
+}
+
+
+def _weight_groups(layers: list) -> dict[str, str]:
+    """Layer name -> its group in model.weights.h5: Keras numbers the snake-cased class
+    names in layer order (conv2d, conv2d_1, ...; functional, functional_1, ...)."""
+    counts: dict[str, int] = {}
+    groups = {}
     for layer in layers:
-        nodes = layer.get("inbound_nodes") or []
-        sources = []
-        for node in nodes:
-            args = node.get("args", []) if isinstance(node, dict) else []
-            for arg in args:
-                history = (
-                    arg.get("config", {}).get("keras_history") if isinstance(arg, dict) else None
-                )
-                if history:
-                    sources.append(history[0])
-        if layer["class_name"] == "InputLayer":
-            if previous is not None:
-                raise Unsupported("several inputs")
-        elif sources != [previous]:
-            raise Unsupported(f"layer {layer['config']['name']} is not in a single chain")
-        previous = layer["config"]["name"]
-    return layers
+        base = snake(layer["class_name"])
+        counts[base] = counts.get(base, -1) + 1
+        groups[layer["config"]["name"]] = base if counts[base] == 0 else f"{base}_{counts[base]}"
+    return groups
+
+
+def _sources(layer: dict) -> list[str]:
+    """The names of the layers whose outputs this layer takes (called once only)."""
+    nodes = layer.get("inbound_nodes") or []
+    if len(nodes) != 1:
+        raise Unsupported(f"layer {layer['config']['name']} is called {len(nodes)} times")
+    found: list[str] = []
+
+    def walk(value):
+        if isinstance(value, dict) and "keras_history" in (value.get("config") or {}):
+            history = value["config"]["keras_history"]
+            if list(history[1:]) != [0, 0]:
+                raise Unsupported("a layer output other than the first")
+            found.append(history[0])
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                walk(item)
+
+    node = nodes[0]
+    walk(node.get("args", []) if isinstance(node, dict) else node)
+    return found
 
 
 def _variables(h5, group: str) -> list[np.ndarray]:
-    node = h5.get(f"layers/{group}/vars")
+    node = h5.get(f"{group}/vars")
     if node is None:
         return []
     return [np.asarray(node[str(i)], np.float32) for i in range(len(node))]

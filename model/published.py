@@ -24,8 +24,9 @@ The card (check_card fills the defaults marked =):
   routing           {whole_max_side = 64, rule: one sentence for visitors}
   data.counts       {split: {source: {ai, real}}}         the model page's data table
   views.whole       file = model.keras, image_size, temperature = 1, threshold = 0.5,
-                    calibrated_on = null ("cifake" when T was fitted on CIFAKE-sized
-                    pictures), kind = "CIFAKE-sized picture", input = "rgb" ("rgb+ela"),
+                    calibrated_on = null (words naming the pictures T was fitted on;
+                    calibrated when they include "cifake"), kind = "CIFAKE-sized
+                    picture", input = "rgb" ("rgb+ela"),
                     metrics {n, accuracy, accuracy_ci [lo, hi], roc_auc, roc_auc_ci,
                     average_precision, ece_before, ece_after, precision/recall/f1
                     {ai, real}}, confusion_matrix {labels, matrix}, roc {fpr, tpr},
@@ -33,9 +34,9 @@ The card (check_card fills the defaults marked =):
                     [{edit, accuracy, roc_auc}], per_source {name: {n, accuracy,
                     roc_auc}}, training {epochs_run, seconds, images_per_second}
   views.patch       the same keys, and longer_side, grid, aggregate = "mean_logit",
-                    kind = "web picture", calibrated_on = null ("web"), metrics.per_group
-                    {group: {n, roc_auc, roc_auc_ci}}, container_baseline {roc_auc,
-                    roc_auc_ci}
+                    kind = "web picture", calibrated_on = null ("web ..."),
+                    metrics.per_group {group: {n, roc_auc, roc_auc_ci}},
+                    container_baseline {roc_auc, roc_auc_ci}
 Every figure is optional: the app shows what is there. The verdict page shows each
 view's n, accuracy(_ci), roc_auc(_ci) (serve.RELIABILITY_KEYS).
 """
@@ -63,7 +64,9 @@ LABELS = {"0": "ai", "1": "real"}
 VIEWS = (WHOLE, PATCH)
 DEFAULT_FILES = {WHOLE: MODEL_FILE, PATCH: PATCH_FILE}
 DEFAULT_KINDS = {WHOLE: "CIFAKE-sized picture", PATCH: "web picture"}
-# A view's probabilities are calibrated when its temperature was fitted on its own kind.
+# A view's probabilities are calibrated when its temperature was fitted on its own kind:
+# calibrated_on names the pictures it was fitted on ("cifake", "web", or a sentence
+# such as "validation pictures of CIFAKE and the web"), null when it was not fitted.
 CALIBRATION_DOMAIN = {WHOLE: "cifake", PATCH: "web"}
 WHOLE_MAX_SIDE = 64
 AGGREGATES = ("mean_logit",)
@@ -101,7 +104,9 @@ def route(height: int, width: int, card: dict) -> str:
 
 
 def is_calibrated(name: str, view: dict) -> bool:
-    return view.get("calibrated_on") == CALIBRATION_DOMAIN[name]
+    """True when the view's calibration pictures include its own kind."""
+    where = view.get("calibrated_on")
+    return isinstance(where, str) and CALIBRATION_DOMAIN[name] in where.lower()
 
 
 # --- the card ---
@@ -174,10 +179,10 @@ def check_view(name: str, view) -> dict:
         raise ModelError(
             f"{CARD_FILE}: {where}.threshold must be between 0 and 1, got {threshold!r}"
         )
-    if view["calibrated_on"] not in (None, "cifake", "web"):
+    if view["calibrated_on"] is not None and not isinstance(view["calibrated_on"], str):
         raise ModelError(
-            f"{CARD_FILE}: {where}.calibrated_on must be cifake, web or null, "
-            f"got {view['calibrated_on']!r}"
+            f"{CARD_FILE}: {where}.calibrated_on must name the calibration pictures or be "
+            f"null, got {view['calibrated_on']!r}"
         )
     if view["input"] not in ("rgb", "rgb+ela") or (name == PATCH and view["input"] != "rgb"):
         raise ModelError(f"{CARD_FILE}: {where}.input {view['input']!r} is not supported")

@@ -25,6 +25,7 @@ from tests.helpers import (
     publish_tiny,
     solid,
     tiny_card,
+    tiny_model,
     whole_view,
 )
 
@@ -365,17 +366,48 @@ def test_numpy_engine_runs_the_published_cnn_like_keras():
     np.testing.assert_allclose(NumpyNet.load(path).logits(x), expected, atol=1e-4)
 
 
+def ensemble(members: list, size: int = SIZE) -> keras.Model:
+    """The patch view as the web training stage publishes it: the seeds' models nested,
+    their `logit`s averaged into the layer `logit`."""
+    inputs = keras.Input((size, size, 3), dtype="uint8", name="patches")
+    logits = [
+        keras.Model(m.inputs, m.get_layer("logit").output, name=f"seed_{i}")(inputs)
+        for i, m in enumerate(members)
+    ]
+    logit = keras.layers.Average(name="logit")(logits)
+    return keras.Model(inputs, keras.layers.Activation("sigmoid", name="p_real")(logit))
+
+
+def test_numpy_engine_runs_an_ensemble_of_seeds_and_branches_like_keras(tmp_path):
+    from model.numpy_net import NumpyNet
+
+    first, second = tiny_model(), tiny_model()
+    second.get_layer("logit").set_weights([np.array([[-7.0]], np.float32), np.ones(1, np.float32)])
+    inputs = keras.Input((SIZE, SIZE, 3), dtype="uint8")
+    x = keras.layers.Rescaling(1 / 255)(inputs)
+    a = keras.layers.Conv2D(2, 3, padding="same", name="last_conv")(x)
+    b = keras.layers.Conv2D(2, 1, strides=1)(x)
+    x = keras.layers.GlobalAveragePooling2D()(keras.layers.Add()([a, b]))
+    branched = keras.Model(inputs, keras.layers.Dense(1, name="logit")(x))
+    x = np.random.default_rng(3).integers(0, 256, (5, SIZE, SIZE, 3), dtype=np.uint8)
+    for model in (ensemble([first, second]), branched):
+        model.save(tmp_path / "m.keras")
+        expected = np.asarray(keras.Model(model.inputs, model.get_layer("logit").output)(x))
+        got = NumpyNet.load(tmp_path / "m.keras").logits(x)
+        np.testing.assert_allclose(got, expected.reshape(-1), atol=1e-5)
+
+
 def test_numpy_engine_leaves_what_it_cannot_run_to_keras(tmp_path):
     from model.numpy_net import NumpyNet, Unsupported
 
     inputs = keras.Input((SIZE, SIZE, 3), dtype="uint8")
     x = keras.layers.Rescaling(1 / 255)(inputs)
-    a = keras.layers.Conv2D(2, 3, padding="same", name="last_conv")(x)
-    b = keras.layers.Conv2D(2, 1)(x)
-    x = keras.layers.GlobalAveragePooling2D()(keras.layers.Add()([a, b]))  # a branch
+    x = keras.layers.Conv2D(2, 3, padding="same", name="last_conv")(x)
+    x = keras.layers.LayerNormalization()(x)  # not a layer numpy_net runs
+    x = keras.layers.GlobalAveragePooling2D()(x)
     outputs = keras.layers.Activation("sigmoid")(keras.layers.Dense(1, name="logit")(x))
     model = keras.Model(inputs, outputs)
-    folder = tmp_path / "branch"
+    folder = tmp_path / "other"
     folder.mkdir()
     model.save(folder / "model.keras")
     with pytest.raises(Unsupported):
@@ -384,6 +416,23 @@ def test_numpy_engine_leaves_what_it_cannot_run_to_keras(tmp_path):
     (folder / "model_card.json").write_text(json.dumps(card))
     fast = Predictor.load(folder, uncertain_band=0.2, engine="numpy")
     assert type(fast.whole.engine).__name__ == "KerasEngine" and fast.has_gradcam
+
+
+def test_the_card_the_publish_stage_writes_today_is_read(tmp_path):
+    """calibrated_on as words naming the calibration pictures (model/card.py on main)."""
+    views = {
+        "whole": whole_view(calibrated_on="validation pictures of CIFAKE and the web, whole view"),
+        "patch": patch_view(calibrated_on="web pictures of the held-out groups animals"),
+    }
+    folder = publish_tiny(tmp_path / "card", card=tiny_card(views=views))
+    model = ensemble([tiny_model(), tiny_model()])
+    model.save(folder / "patch.keras")  # the seeds' ensemble, as published
+    for engine in ("numpy", "keras"):
+        predictor = Predictor.load(folder, uncertain_band=0.2, engine=engine)
+        small, web = (predictor.predict_bytes(d) for d in (solid(255), make_image(300, 200)))
+        assert small.calibrated and web.calibrated and web.view == "patch"
+    fast = Predictor.load(folder, uncertain_band=0.2, engine="numpy")
+    assert type(fast.views["patch"].engine).__name__ == "NumpyNet"
 
 
 def test_numpy_engine_does_not_import_tensorflow(model_dir):
