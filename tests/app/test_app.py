@@ -539,6 +539,8 @@ def test_model_page_renders_each_view(env):
 
 
 def test_training_curves_from_dvclive_files(env, tmp_path):
+    from app.curves import training_curves
+
     reports = tmp_path / "reports"
     for split, losses in (("train", [0.6, 0.4, 0.3]), ("val", [0.65, 0.5, 0.45])):
         folder = reports / "train_patch" / "plots" / "metrics" / split
@@ -546,11 +548,17 @@ def test_training_curves_from_dvclive_files(env, tmp_path):
         rows = "".join(f"{i}\t{v}\n" for i, v in enumerate(losses))
         (folder / "loss.tsv").write_text("step\tloss\n" + rows)
     (reports / "train_patch" / "plots" / "metrics" / "train" / "auc.tsv").write_text("garbage")
+    for seed in ("seed1", "seed2"):  # the web stage: one run per seed
+        folder = reports / "train_web" / "plots" / "metrics" / seed / "val"
+        folder.mkdir(parents=True)
+        (folder / "auc.tsv").write_text("step\tauc\n0\t0.7\n1\t0.8\n")
+    seeds = training_curves(reports)["train_web"]["auc"]
+    assert {row["split"] for row in seeds} == {"seed1 val", "seed2 val"}
     env.setenv("REALORAI_REPORTS_DIR", str(reports))
     at = start_app()
     at.switch_page("pages/model.py").run()
     assert not at.exception and "Training curves" in [s.value for s in at.subheader]
-    assert "**train_patch**" in [m.value for m in at.markdown]
+    assert {"**train_patch**", "**train_web**"} <= {m.value for m in at.markdown}
     specs = [c.proto.spec for c in at.get("vega_lite_chart")]
     assert any('"epoch"' in spec and '"loss"' in spec for spec in specs)
 
