@@ -15,9 +15,16 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+TEMP_MARK = ".tmp-"  # temporaries are named .<name>.tmp-<pid>
+
 
 def _temp_name(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    return path.with_name(f".{path.name}{TEMP_MARK}{os.getpid()}")
+
+
+def is_temporary(name: str) -> bool:
+    """Whether a file name is one of this module's temporaries (a killed writer's leftover)."""
+    return name.startswith(".") and TEMP_MARK in name
 
 
 def clear_stale(path: Path) -> None:
@@ -72,6 +79,31 @@ def atomic_file(path: Path | str) -> Iterator[Path]:
         _remove(temp)
         raise
     os.replace(temp, path)
+
+
+def write_bytes(path: Path | str, data: bytes, *, durable: bool = False) -> None:
+    """Write `data` to `path` whole or not at all.
+
+    durable: fsync the file and its folder too, so the rename survives a power cut,
+    not only a killed process (the scraper's pictures, written one at a time).
+    """
+    path = Path(path)
+    with atomic_file(path) as temp, open(temp, "wb") as f:
+        f.write(data)
+        if durable:
+            f.flush()
+            os.fsync(f.fileno())
+    if durable:
+        fsync_dir(path.parent)
+
+
+def fsync_dir(folder: Path | str) -> None:
+    """Make the renames and creations in `folder` durable."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def write_json(path: Path | str, data) -> None:

@@ -25,6 +25,7 @@ from pathlib import Path, PurePosixPath
 
 from dataset.atomic import atomic_dir, write_json
 from dataset.errors import DatasetError
+from settings.errors import first_line
 
 OUT = Path("data/cifake")
 ARCHIVE = "cifake.zip"
@@ -100,7 +101,7 @@ def _download(handle: str) -> Path:
 
         return Path(kagglehub.dataset_download(handle))
     except Exception as e:  # noqa: BLE001 - network, auth, quota: all mean "no download"
-        reason = (str(e).splitlines() or [type(e).__name__])[0][:160]
+        reason = first_line(e)
         raise DatasetError(
             f"cannot download {handle} with kagglehub ({type(e).__name__}: {reason}); "
             f"offline? {HINT}"

@@ -141,8 +141,8 @@ def load_chunk(task: tuple) -> tuple[int, np.ndarray, list[str | None]]:
     store = _store(store_path, "r") if store_path else None
     if out:
         # Straight into the output file's pages, no buffer and no msync (the parent
-        # reads the same page cache): on this VM 0.8 s for the 118,000 CIFAKE pictures,
-        # against 1.1-1.5 s through a buffer and pwrite.
+        # reads the same page cache): measured faster than a buffer and pwrite
+        # (docs/benchmarks/2026-11-25-preprocess.md).
         path, first_row = out
         pixels = _store(path, "r+")[first_row : first_row + len(items)]
     else:

@@ -195,6 +195,21 @@ def _read_info(path: Path) -> dict:
         return {}
 
 
+# what the web store needs of the manifest (dataset/web.py)
+WEB_COLUMNS = [
+    "id",
+    "source",
+    "keyword",
+    "split",
+    "label",
+    "keep",
+    "path",
+    "format",
+    "width",
+    "height",
+]
+
+
 def load_manifest(folder: Path | str = OUT, columns: list[str] | None = None) -> pd.DataFrame:
     """The merged manifest, all columns or only `columns` (reading fewer is faster)."""
     path = Path(folder) / MANIFEST

@@ -1,7 +1,9 @@
-"""The scraped keyword folders, data/scraped/<keyword>/, read defensively.
+"""The scraped keyword folders, data/scraped/<keyword>/: the one owner of their format.
 
-Each folder holds the downloaded files and manifest.jsonl, one JSON object per
-picture (query, label, sha256, pixel_sha256, phash, width, height, format, ...).
+The scraper writes them (`reconcile` on start, `append_record` after each picture);
+the merge stage reads them (`read_keywords`). Each folder holds the downloaded
+files and manifest.jsonl, one JSON object per picture (query, label, sha256,
+pixel_sha256, phash, width, height, format, url_source, page_url, ...).
 The file is the manifest's "file" (or "path") name inside the folder when given,
 else `<sha256[:16]>.<ext>` from its format. The label is the keyword's group in
 params (`scrape.keywords.<name>.label`), the same everywhere: 1 = real, 0 = ai.
@@ -9,16 +11,24 @@ Lines that cannot be used are counted with their reason, never fatal.
 
 A scraped picture's split comes from its file's sha256 alone, so adding pictures
 never moves one already placed.
+
+Writing: a picture is written under a temporary name and renamed into place
+(dataset.atomic) before its manifest line is appended, so after a crash (or
+SIGKILL) `reconcile` only has to drop what no line describes.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from dataset.atomic import is_temporary, write_bytes
 from dataset.errors import DatasetError
+from dataset.hashing import file_sha256
 
 ROOT = Path("data/scraped")
 MANIFEST = "manifest.jsonl"
@@ -31,6 +41,14 @@ EXTENSIONS = {
     "TIFF": ("tif", "tiff"),
 }
 LABELS = {"real": 1, "ai": 0}
+# What the scraper names a file: the first 16 hex digits of its sha256, the format's
+# usual extension.
+SAVED_NAME = re.compile(r"^[0-9a-f]{16}\.(jpg|png|webp|gif|bmp|tif)$")
+LEGACY_TEMP_SUFFIX = ".part"  # the scraper's temporaries before dataset.atomic wrote them
+
+
+def saved_name(sha256: str, fmt: str) -> str:
+    return f"{sha256[:16]}.{EXTENSIONS[fmt][0]}"
 
 
 @dataclass(frozen=True)
@@ -112,3 +130,81 @@ def _file_of(folder: Path, record: dict, sha: str) -> Path | None:
             return candidate
     matches = sorted(p for p in folder.glob(f"{sha[:16]}.*") if p.is_file() and not p.is_symlink())
     return matches[0] if matches else None
+
+
+# --- the scraper's side: resume, append ---
+
+
+def read_manifest(folder: Path | str) -> list[dict]:
+    """The manifest's records that name a file; a torn last line (a killed append) is ignored."""
+    path = Path(folder) / MANIFEST
+    records = []
+    if not path.is_file():
+        return records
+    for line in path.read_text(errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(record, dict) and isinstance(record.get("file"), str):
+            records.append(record)
+    return records
+
+
+def reconcile(
+    folder: Path | str, query: str, label: str, limit: int | None = None
+) -> tuple[list[dict], int]:
+    """Make folder and manifest agree, for this query and label only.
+
+    Drops records whose file is missing or altered and records of another query or
+    label (their files too: the stage's output must reflect the current keyword),
+    deletes temporary files and picture files no record describes, and keeps at
+    most `limit` records. Returns (records kept, records dropped).
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    records = read_manifest(folder)
+    kept, names = [], set()
+    for record in records:
+        if _still_valid(folder, record, query, label, names) and (
+            limit is None or len(kept) < limit
+        ):
+            kept.append(record)
+            names.add(record["file"])
+    _remove_strays(folder, names)
+    if len(kept) != len(records) or not (folder / MANIFEST).is_file():
+        write_bytes(folder / MANIFEST, b"".join(map(manifest_line, kept)), durable=True)
+    return kept, len(records) - len(kept)
+
+
+def _still_valid(folder: Path, record: dict, query: str, label: str, names: set) -> bool:
+    name = record["file"]
+    path = folder / name
+    return (
+        record.get("query") == query
+        and record.get("label") == label
+        and name not in names
+        and bool(SAVED_NAME.match(name))
+        and path.is_file()
+        and file_sha256(path.read_bytes()) == record.get("sha256")
+    )
+
+
+def _remove_strays(folder: Path, names: set) -> None:
+    for path in folder.iterdir():
+        temporary = is_temporary(path.name) or path.name.endswith(LEGACY_TEMP_SUFFIX)
+        orphan = SAVED_NAME.match(path.name) and path.name not in names
+        if (temporary or orphan) and path.is_file():
+            path.unlink()
+
+
+def manifest_line(record: dict) -> bytes:
+    return (json.dumps(record, sort_keys=False) + "\n").encode()
+
+
+def append_record(folder: Path | str, record: dict) -> None:
+    """Append one record, synced: its file is already in place (see the module's docstring)."""
+    with open(Path(folder) / MANIFEST, "ab") as f:
+        f.write(manifest_line(record))
+        f.flush()
+        os.fsync(f.fileno())

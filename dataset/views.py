@@ -31,7 +31,10 @@ def rescale_longer(rgb: np.ndarray, longer_side: int, min_side: int) -> np.ndarr
 
 def grid_origins(height: int, width: int, size: int, grid: int) -> list[tuple[int, int]]:
     """Top-left corners of a grid x grid set of size x size crops spread evenly over
-    the picture (they overlap when the picture is small, and cover it edge to edge)."""
+    the picture (they overlap when the picture is small, and cover it edge to edge);
+    a grid of one is the centre crop."""
+    if grid == 1:
+        return [((height - size) // 2, (width - size) // 2)]
     rows = np.linspace(0, height - size, grid).round().astype(int)
     cols = np.linspace(0, width - size, grid).round().astype(int)
     return [(int(r), int(c)) for r in rows for c in cols]

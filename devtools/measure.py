@@ -1,5 +1,8 @@
 """Figures for `make bench`: one timed scrape and the serving path's latency.
 
+A scrape's path is chosen by the stand-in's page variant (devtools/standin.py):
+`/v/scriptonly/search` gives every URL in script data, `/v/clickonly/search` none.
+
 python -m devtools.measure [MODEL_DIR]   # inference figures of a published model
 """
 
@@ -18,6 +21,7 @@ from model.errors import ModelError
 from model.serve import DEFAULT_BAND, Predictor, default_model_dir
 from scraper.collect import collect
 from scraper.errors import ScrapeError
+from scraper.search import SOURCES
 
 
 def measure_scrape(
@@ -33,13 +37,16 @@ def measure_scrape(
     """One timed run (browser started and quit included) for the benchmark.
 
     Returns numbers only: images, images_per_minute (whole run, browser start
-    included), images_per_minute_scraping (without the browser start) and seconds
-    by phase. Worker phases (network, decode, write) are summed over threads, so
-    with several workers they can exceed the wall time.
+    included), images_per_minute_scraping (without the browser start), seconds
+    by phase and how many URLs came from each source (script data, preview
+    clicks, thumbnails). Worker phases (network, decode, write) are summed over
+    threads, so with several workers they can exceed the wall time. No pauses:
+    the stand-in needs no politeness, and pauses would measure the settings.
     """
     report = collect(
         query, label, out_dir, limit=limit, workers=workers, search_url=search_url,
-        allow_hosts=allow_hosts, host_delay_s=0.0, log=lambda _line: None,
+        allow_hosts=allow_hosts, host_delay_s=0.0, click_pause_s=0.0, query_pause_s=0.0,
+        log=lambda _line: None,
     )  # fmt: skip
     if report.error:
         raise ScrapeError(report.error)
@@ -56,6 +63,7 @@ def measure_scrape(
         "seconds_decode": round(report.seconds["decode"], 3),
         "seconds_write": round(report.seconds["write"], 3),
         "failures": sum(report.failures.values()),
+        **{f"from_{source}": report.new_by_source[source] for source in SOURCES},
     }
 
 

@@ -3,16 +3,24 @@
     python -m devtools.standin --root DIR --port 8765 [--host 127.0.0.1]
 
 It serves the pictures in DIR/ai and DIR/real through pages shaped like today's
-Google Images (udm=2): a consent interstitial first ("Reject all"/"Accept all" set
-a CONSENT cookie), then results whose first 20 thumbnails are data: URIs inside
-`g-img > img.YQ4gaf`, more loaded by JavaScript when the page is scrolled, and a
-preview panel (`img[jsname=kn3ccd].sFlh5c`) with the full-size URL on click.
+Google Images (udm=2): a consent interstitial first (two forms posting to …/save,
+the reject one with set_eom=true; either sets a CONSENT cookie), then results whose
+first 20 tiles (`div.eA0Zlc[data-docid][data-lpage]`, thumbnails as data: URIs in
+`g-img > img.YQ4gaf`) come with Google's inline script data (docid, thumbnail,
+full-size URL and size, source page), more tiles loaded by JavaScript when the page
+is scrolled (without script data, as on Google), and a preview panel
+(`img[jsname=kn3ccd].sFlh5c` in `[data-lhcontainer]`) with the full-size URL on click.
 
-A query mentioning ai/generated/dalle/midjourney/stable diffusion shows DIR/ai,
-any other DIR/real, in a shuffled order seeded by the query. Special queries:
-  q=faults   results whose downloads fail in every way a scraper meets (see FAULTS)
-  q=unusual  20 results, then the "unusual traffic" captcha page on scrolling
+Pictures: a query mentioning ai/generated/dalle/midjourney/stable diffusion shows
+DIR/ai, any other DIR/real, in a shuffled order seeded by the query; of those only
+one group by file-name prefix: the word `aigameapp` in the query shows
+`aigameapp-*` files, `realoraigame` shows `realoraigame-*`, any other query the
+rest (the `search` group). Special queries:
+  q=faults    results whose downloads fail in every way a scraper meets (see FAULTS)
+  q=unusual   20 results, then the "unusual traffic" captcha page on scrolling
   q=noresults a page without any result markup
+
+Variants of the page, for tests, under /v/<variant>/search (see VARIANTS).
 """
 
 from __future__ import annotations
@@ -46,6 +54,19 @@ BATCH = 20  # thumbnails per scroll-triggered load
 THUMB_SIDE = 120
 SLOW_S = 4.0  # the slow host answers after this long (tests use a shorter read timeout)
 AI_WORDS = re.compile(r"\b(ai|generated|dall-?e\d*|dalle\d*|midjourney|stable diffusion)\b", re.I)
+NO_PREVIEW = ("scriptonly", "thumbnails")
+GROUPS = ("aigameapp", "realoraigame")  # file-name prefixes; every other file is "search"
+VARIANTS = {
+    "": "today's page: script data for the first page, the preview panel for the rest",
+    "renamed": "every obfuscated class and jsname renamed (structural selectors must do)",
+    "scriptonly": "script data for every batch, and a preview panel that never opens",
+    "clickonly": "no script data: every full-size URL from the preview panel",
+    "pl": "the consent page in Polish",
+    "de": "the consent page in German, buttons without a form (script-driven)",
+    "scroller": "results in a scrolling container; the window itself does not scroll",
+    "captcha": "the captcha page on the first search",
+    "thumbnails": "neither script data nor a preview panel: only thumbnails",
+}
 TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp"}
 
 # q=faults: (what, full-size path). "ok" items between faults show the rest go on.
@@ -62,16 +83,35 @@ FAULTS = (
     ("too small", "/fault/tiny.png"),
     ("duplicate", "/dup/real/{0}"),
     ("near duplicate", "/near/real/{0}"),
+    ("malformed", "http://[::1/x.jpg"),
+    ("malformed redirect", "/redirect?to=http%3A%2F%2F%5B%3A%3A1%2Fx.jpg"),
     ("ok", "/images/real/{2}"),
 )
 
-CONSENT_PAGE = """<!doctype html><html><head><title>Before you continue to Google</title></head>
-<body><h1>Before you continue to Google</h1><p>We use cookies and data to deliver services.</p>
-<form method="post" action="/consent/save"><input type="hidden" name="continue" value="{cont}">
-<input type="hidden" name="set" value="reject"><button type="submit">Reject all</button></form>
-<form method="post" action="/consent/save"><input type="hidden" name="continue" value="{cont}">
-<input type="hidden" name="set" value="accept"><button type="submit">Accept all</button></form>
-</body></html>"""
+# The consent pages: English and Polish are Google's structure (one form per choice,
+# posting to …/save; set_eom=true on the reject form; Polish lists accept first),
+# German is built by script, without forms, so only the button words find it.
+CONSENT_FORM = """<form method="post" action="{prefix}/consent/save">
+<input type="hidden" name="continue" value="{cont}">
+<input type="hidden" name="set_eom" value="{eom}">
+<input type="hidden" name="set" value="{choice}"><button type="submit">{text}</button></form>"""
+CONSENT_PAGE = """<!doctype html><html lang="{lang}"><head><title>{title}</title></head>
+<body><h1>{title}</h1><p>{body}</p>{forms}</body></html>"""
+CONSENT_TEXTS = {
+    "en": ("Before you continue to Google", "We use cookies and data to deliver services.",
+           (("reject", "Reject all"), ("accept", "Accept all"))),
+    "pl": ("Zanim przejdziesz do Google", "Używamy plików cookie i danych.",
+           (("accept", "Zaakceptuj wszystko"), ("reject", "Odrzuć wszystko"))),
+}  # fmt: skip
+CONSENT_PAGE_DE = """<!doctype html><html lang="de"><head><title>Bevor Sie zu Google
+weitergehen</title></head><body><h1>Bevor Sie zu Google weitergehen</h1>
+<p>Wir verwenden Cookies und Daten.</p>
+<div role="button" tabindex="0" onclick="decide('NO+')">Alle ablehnen</div>
+<div role="button" tabindex="0" onclick="decide('YES+')">Alle akzeptieren</div>
+<script>function decide(v) {{
+  document.cookie = 'CONSENT=' + v + '; path=/; max-age=86400';
+  location.href = {cont};
+}}</script></body></html>"""
 
 SORRY_PAGE = """<!doctype html><html><head><title>Sorry...</title></head><body>
 <div><b>About this page</b><br>Our systems have detected unusual traffic from your computer
@@ -79,47 +119,67 @@ network. This page checks to see if it's really you sending the requests, and no
 <form id="captcha-form" action="index" method="post"><div class="g-recaptcha"></div></form>
 </body></html>"""
 
+# Class names and jsnames of today's page, and the renamed variant's.
+NAMES = {
+    "": {"tile": "eA0Zlc", "wrap": "g-img", "img": "YQ4gaf",
+         "panel": 'jsname="kn3ccd" class="sFlh5c"'},
+    "renamed": {"tile": "Qz7Wbe", "wrap": "span", "img": "Ty3Lkc", "panel": 'class="Xu2Pvd"'},
+}  # fmt: skip
+
 RESULTS_PAGE = """<!doctype html><html><head><title>{title} - Google Search</title><style>
 body{{font-family:sans-serif;margin:0}} #rso{{display:flex;flex-wrap:wrap;width:760px}}
-.eA0Zlc{{width:180px;height:200px;margin:4px;cursor:pointer}} g-img{{display:block}}
-img.YQ4gaf{{max-width:180px;max-height:180px}}
+.{tile}{{width:180px;height:200px;margin:4px;cursor:pointer}} {wrap}{{display:block}}
+img.{img}{{max-width:180px;max-height:180px}}
+#scroller.on{{height:640px;overflow-y:auto}}
 #panel{{position:fixed;right:0;top:0;width:480px;height:100%;background:#eee}}
-</style></head><body><div id="search"><div id="rso">{items}</div></div>
-<div id="panel"><img jsname="kn3ccd" class="sFlh5c" src="" alt=""></div>
+</style></head><body><div id="search"><div id="scroller" class="{scroller}">
+<div id="rso">{items}</div></div></div>
+<div id="panel" data-lhcontainer="1"><img {panel} src="" alt=""></div>
+{script_data}
 <script>
 const full = {full};
-const query = {query};
+const query = {query}, base = {base}, names = {names};
 let next = {next}, loading = false, done = {done};
 function show(id) {{
-  const img = document.querySelector('img[jsname="kn3ccd"]');
+  if (!full[id]) return;  // the script-only variant: no preview panel
+  const img = document.querySelector('#panel img');
   // Like Google: the thumbnail first, the full-size picture a moment later.
   img.src = document.querySelector('[data-id="' + id + '"] img').src;
   setTimeout(() => {{ img.src = full[id]; }}, 80);
 }}
-function item(id, thumb) {{
+function item(it) {{
   const div = document.createElement('div');
-  div.className = 'eA0Zlc'; div.dataset.id = id;
-  div.innerHTML = '<g-img class="mNsIhb"><img class="YQ4gaf" alt="" src="' + thumb + '"></g-img>';
-  div.onclick = () => show(id);
+  div.className = names.tile; div.dataset.id = it.id;
+  div.dataset.docid = it.docid; div.dataset.lpage = it.page;
+  div.innerHTML = '<' + names.wrap + '><img class="' + names.img + '" alt="" src="' + it.thumb
+    + '"></' + names.wrap + '>';
+  div.onclick = () => show(it.id);
   return div;
 }}
-document.querySelectorAll('.eA0Zlc').forEach(d => d.onclick = () => show(d.dataset.id));
+document.querySelectorAll('[data-id]').forEach(d => d.onclick = () => show(d.dataset.id));
 async function more() {{
   if (loading || done) return;
   loading = true;
-  const r = await fetch('/more?' + new URLSearchParams({{q: query, start: next}}));
-  if (r.status === 302 || r.redirected) {{ location.href = r.url; return; }}
+  const r = await fetch(base + '/more?' + new URLSearchParams({{q: query, start: next}}));
   const data = await r.json();
   if (data.sorry) {{ location.href = data.sorry; return; }}
   for (const it of data.items) {{
-    full[it.id] = it.full;
-    document.getElementById('rso').append(item(it.id, it.thumb));
+    if (it.full) full[it.id] = it.full;
+    document.getElementById('rso').append(item(it));
+  }}
+  if (data.script) {{  // the script-only variant: later batches carry script data too
+    const s = document.createElement('script'); s.text = data.script; document.body.append(s);
   }}
   next += data.items.length; done = data.items.length === 0; loading = false;
 }}
-window.addEventListener('scroll', () => {{
-  if (innerHeight + scrollY >= document.body.scrollHeight - 300) more();
-}});
+const scroller = document.getElementById('scroller');
+function nearEnd() {{
+  if (scroller.classList.contains('on'))
+    return scroller.scrollTop + scroller.clientHeight >= scroller.scrollHeight - 300;
+  return innerHeight + scrollY >= document.body.scrollHeight - 300;
+}}
+window.addEventListener('scroll', () => {{ if (nearEnd()) more(); }});
+scroller.addEventListener('scroll', () => {{ if (nearEnd()) more(); }});
 </script></body></html>"""
 
 
@@ -139,9 +199,10 @@ class StandIn:
         return sorted(p.name for p in folder.iterdir() if p.suffix.lower() in TYPES)
 
     def results(self, query: str) -> list[tuple[str, str]]:
-        """(label, file) in this query's order."""
+        """(label, file) in this query's order: the query's label, the query's group."""
         label = "ai" if AI_WORDS.search(query) else "real"
-        names = list(self.files[label])
+        group = group_of_query(query)
+        names = [n for n in self.files[label] if group_of_file(n) == group]
         random.Random(hashlib.sha256(query.encode()).digest()).shuffle(names)
         return [(label, name) for name in names]
 
@@ -164,28 +225,76 @@ class StandIn:
             image.save(buffer, "JPEG", quality=75)
         return buffer.getvalue()
 
+    @lru_cache(maxsize=8192)  # noqa: B019
+    def size(self, label: str, name: str) -> tuple[int, int]:
+        """(height, width) of a picture, read from its header."""
+        with Image.open(self.root / label / name) as image:
+            return image.height, image.width
+
     def picture(self, label: str, name: str) -> bytes:
         if label not in self.files or name not in self.files[label]:
             raise FileNotFoundError(name)
         return (self.root / label / name).read_bytes()
 
 
-def items_for(standin: StandIn, query: str, start: int, count: int) -> list[dict]:
-    """Result entries [start, start+count): id, thumbnail URL and full-size URL."""
+def group_of_query(query: str) -> str:
+    for group in GROUPS:
+        if re.search(rf"\b{group}\b", query, re.I):
+            return group
+    return "search"
+
+
+def group_of_file(name: str) -> str:
+    return next((g for g in GROUPS if name.startswith(f"{g}-")), "search")
+
+
+def docid(key: str) -> str:
+    """A stable Google-like document id (14 URL-safe characters)."""
+    digest = hashlib.sha256(key.encode()).digest()
+    return base64.urlsafe_b64encode(digest).decode()[:14].replace("-", "x").replace("_", "y")
+
+
+def items_for(standin: StandIn, query: str, start: int, count: int, base: str) -> list[dict]:
+    """Result entries [start, start+count): ids, thumbnail and full-size URLs, size, page."""
     if query == "faults":
+        label, sample = standin.results("faults")[0]
         paths = standin.fault_results()
-        thumb = "/thumb/real/" + standin.results("faults")[0][1]
         return [
-            {"id": f"r{i}", "thumb": thumb, "full": path}
+            _item(f"r{i}", docid(f"fault{i}"), f"/thumb/{label}/{quote(sample)}", path,
+                  (480, 640), f"/page/{label}/fault{i}.html", base)
             for i, path in enumerate(paths)
             if start <= i < start + count
-        ]
+        ]  # fmt: skip
     entries = standin.results(query)[start : start + count]
     return [
-        {"id": f"r{start + i}", "thumb": f"/thumb/{label}/{quote(name)}",
-         "full": f"/images/{label}/{quote(name)}"}
+        _item(f"r{start + i}", docid(f"{label}/{name}"), f"/thumb/{label}/{quote(name)}",
+              f"/images/{label}/{quote(name)}", standin.size(label, name),
+              f"/page/{label}/{quote(name)}.html", base)
         for i, (label, name) in enumerate(entries)
     ]  # fmt: skip
+
+
+def _item(id_, doc, thumb, full, size, page, base) -> dict:
+    absolute = lambda u: base + u if u.startswith("/") else u  # noqa: E731
+    return {"id": id_, "docid": doc, "thumb": thumb, "full": absolute(full),
+            "height": size[0], "width": size[1], "page": absolute(page)}  # fmt: skip
+
+
+def script_data(items: list[dict], query: str, base: str) -> str:
+    """Google's inline script data for these results (see scraper/parser.py's docstring).
+
+    Like Google's, the JSON inside escapes = and & as \\u003d and \\u0026.
+    """
+    prefix = docid("prefix" + query)
+    blocks = {}
+    for n, it in enumerate(items):
+        meta = {"2003": [None, it["docid"], it["page"], f"picture {it['id']}", None, None]}
+        entry = [0, it["docid"], [base + it["thumb"], 120, 120], [it["full"], it["height"],
+                 it["width"]], None, 0, "rgb(120,110,100)", None, 0, meta]  # fmt: skip
+        blocks[f"{prefix}{n}"] = [1, entry]
+    data = json.dumps(blocks, separators=(",", ":"))
+    data = data.replace("=", "\\u003d").replace("&", "\\u0026")
+    return f"(function(){{var m={data};window.__data=m;}})();"
 
 
 def png_bomb(width: int = 20000, height: int = 20000) -> bytes:
@@ -210,25 +319,29 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):  # quiet: tests and benchmarks read their own output
         pass
 
+    @property
+    def base(self) -> str:
+        return f"http://{self.headers.get('host') or '127.0.0.1'}"
+
     def do_GET(self):  # noqa: N802 - http.server's naming
         parts = urlsplit(self.path)
         params = {k: v[0] for k, v in parse_qs(parts.query).items()}
-        path = parts.path
+        variant, path = _variant(parts.path)
         try:
             if path == "/search":
-                return self.search(params)
+                return self.search(params, variant)
             if path == "/consent":
-                return self.send(
-                    200, CONSENT_PAGE.format(cont=html.escape(params.get("continue", "/")))
-                )
+                return self.consent(params.get("continue", "/"), variant)
             if path == "/more":
-                return self.more(params)
+                return self.more(params, variant)
             if path.startswith("/sorry/"):
                 return self.send(429, SORRY_PAGE)
             if path == "/redirect":
                 return self.redirect(params.get("to", "/"))
             if path.startswith("/fault/"):
                 return self.fault(path)
+            if path.startswith("/page/"):
+                return self.send(200, f"<html><body><p>{html.escape(path)}</p></body></html>")
             return self.pictures(path)
         except (FileNotFoundError, ValueError, IndexError):
             return self.send(404, "<html><body>Not found</body></html>")
@@ -236,7 +349,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):  # noqa: N802
         length = int(self.headers.get("content-length") or 0)
         form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
-        if urlsplit(self.path).path != "/consent/save":
+        if not urlsplit(self.path).path.endswith("/consent/save"):
             return self.send(404, "<html><body>Not found</body></html>")
         cont = form.get("continue", "/")
         value = "YES+" if form.get("set") == "accept" else "NO+"
@@ -245,39 +358,70 @@ class Handler(BaseHTTPRequestHandler):
 
     # --- pages ---
 
-    def search(self, params: dict):
+    def consent(self, cont: str, variant: str):
+        prefix = f"/v/{variant}" if variant else ""
+        if variant == "de":
+            return self.send(200, CONSENT_PAGE_DE.format(cont=json.dumps(cont)))
+        title, body, choices = CONSENT_TEXTS["pl" if variant == "pl" else "en"]
+        forms = "".join(
+            CONSENT_FORM.format(prefix=prefix, cont=html.escape(cont), choice=choice, text=text,
+                                eom="true" if choice == "reject" else "false")
+            for choice, text in choices
+        )  # fmt: skip
+        page = CONSENT_PAGE.format(lang=variant or "en", title=title, body=body, forms=forms)
+        return self.send(200, page)
+
+    def search(self, params: dict, variant: str):
         query = params.get("q", "")
+        prefix = f"/v/{variant}" if variant else ""
+        if variant == "captcha":
+            return self.redirect("/sorry/index?" + urlencode({"continue": self.path}))
         if "CONSENT=" not in (self.headers.get("cookie") or ""):
-            return self.redirect("/consent?" + urlencode({"continue": self.path}))
+            return self.redirect(f"{prefix}/consent?" + urlencode({"continue": self.path}))
         if query == "noresults":
             return self.send(200, "<html><body><div id='search'>No pictures.</div></body></html>")
-        first = items_for(self.standin, query, 0, FIRST_PAGE)
+        return self.send(200, self.results_page(query, variant, prefix))
+
+    def results_page(self, query: str, variant: str, prefix: str) -> str:
+        names = NAMES.get(variant, NAMES[""])
+        first = items_for(self.standin, query, 0, FIRST_PAGE, self.base)
         blocks = []
         for item in first:
             label, name = item["thumb"].split("/")[2:4]
             data = self.standin.thumbnail(label, _unquote(name))
             uri = "data:image/jpeg;base64," + base64.b64encode(data).decode()
             blocks.append(
-                f'<div class="eA0Zlc" data-id="{item["id"]}"><g-img class="mNsIhb">'
-                f'<img class="YQ4gaf" alt="" src="{uri}"></g-img></div>'
+                f'<div class="{names["tile"]}" data-id="{item["id"]}" data-docid="{item["docid"]}" '
+                f'data-lpage="{html.escape(item["page"])}"><{names["wrap"]}>'
+                f'<img class="{names["img"]}" alt="" src="{uri}"></{names["wrap"]}></div>'
             )
-        page = RESULTS_PAGE.format(
-            title=html.escape(query),
-            items="".join(blocks),
-            full=json.dumps({i["id"]: i["full"] for i in first}),
-            query=json.dumps(query),
+        no_script = variant in ("clickonly", "thumbnails")
+        data = "" if no_script else script_data(first, query, self.base)
+        return RESULTS_PAGE.format(
+            title=html.escape(query), items="".join(blocks),
+            tile=names["tile"], wrap=names["wrap"], img=names["img"], panel=names["panel"],
+            scroller="on" if variant == "scroller" else "",
+            script_data=f"<script>{data}</script>" if data else "",
+            full=json.dumps({} if variant in NO_PREVIEW else {i["id"]: i["full"] for i in first}),
+            query=json.dumps(query), base=json.dumps(prefix), names=json.dumps(names),
             next=len(first),
             done="true" if len(first) < FIRST_PAGE and query != "unusual" else "false",
-        )
-        return self.send(200, page)
+        )  # fmt: skip
 
-    def more(self, params: dict):
+    def more(self, params: dict, variant: str):
         query = params.get("q", "")
         if query == "unusual":  # the block comes on the next request, as with Google
             return self.send_json({"sorry": "/sorry/index?continue=/search"})
-        items = items_for(self.standin, query, int(params.get("start", 0)), BATCH)
+        start = int(params.get("start", 0))
+        items = items_for(self.standin, query, start, BATCH, self.base)
         time.sleep(0.05)  # results arrive a moment after the scroll, as on the real page
-        return self.send_json({"items": items})
+        answer = {"items": items}
+        if variant == "scriptonly":
+            answer["script"] = script_data(items, f"{query}:{start}", self.base)
+        if variant in NO_PREVIEW:
+            for item in items:
+                item.pop("full")
+        return self.send_json(answer)
 
     def pictures(self, path: str):
         match = re.fullmatch(r"/(images|thumb|dup|near)/(ai|real)/([^/]+)", path)
@@ -344,6 +488,16 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Set-Cookie", cookie)
         self.send_header("Content-Length", "0")
         self.end_headers()
+
+
+def _variant(path: str) -> tuple[str, str]:
+    """("renamed", "/search") from "/v/renamed/search"; ("", path) for today's page."""
+    if not path.startswith("/v/"):
+        return "", path
+    parts = path.split("/", 3)  # "", "v", variant, rest
+    if len(parts) < 4 or not parts[2] or parts[2] not in VARIANTS:
+        raise ValueError(f"unknown page variant in {path!r}")
+    return parts[2], "/" + parts[3]
 
 
 def _unquote(name: str) -> str:

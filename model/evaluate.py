@@ -22,6 +22,8 @@ from dataset.imaging import resize_image
 from dataset.prepared import LABELS, Split
 from model.data import with_ela
 from model.errors import ModelError
+from model.intervals import with_intervals
+from settings.errors import first_line
 
 BATCH = 1024
 THRESHOLD = 0.5
@@ -34,11 +36,12 @@ def load_trained(path) -> keras.Model:
         # compile=False: no optimizer state is needed (or published) for scoring
         return keras.saving.load_model(path, compile=False)
     except (OSError, ValueError) as e:
-        raise ModelError(f"cannot load {path} ({str(e).splitlines()[0][:120]})") from None
+        raise ModelError(f"cannot load {path} ({first_line(e, 120)})") from None
 
 
 class Scorer:
-    """Logits of a model for uint8 RGB batches, by direct calls (predict() costs ~90 ms/call)."""
+    """Logits of a model for uint8 RGB batches, by direct calls (predict() has a large
+    per-call set-up cost; make bench measures it)."""
 
     def __init__(self, model: keras.Model):
         try:
@@ -212,11 +215,13 @@ def robustness(scorer: Scorer, split: Split, seed: int = 0) -> list[dict]:
     return rows
 
 
-def per_source(split: Split, p_real: np.ndarray) -> dict:
-    return {
-        source: scores(split.y[split.source == source], p_real[split.source == source])
-        for source in sorted(set(split.source))
-    }
+def per_source(split: Split, p_real: np.ndarray, resamples: int = 1000) -> dict:
+    """Scores of each source's pictures, accuracy and ROC-AUC with 95% intervals."""
+    table = {}
+    for source in sorted(set(split.source)):
+        y, p = split.y[split.source == source], p_real[split.source == source]
+        table[source] = {**scores(y, p), **with_intervals(y, p, resamples)}
+    return table
 
 
 def worst_mistakes(split: Split, p_real: np.ndarray, count: int) -> list[int]:

@@ -1,30 +1,34 @@
-"""Publish the evaluated model: published/model.keras + model_card.json, and example
-pictures for the app in data/examples/. Each folder is written beside itself and
-renamed into place, so a failed publish leaves the previous one whole.
+"""Publish the evaluated views in one folder: published/model.keras (the whole view),
+patch.keras (the patch view of web pictures), model_card.json (both views, their
+measured figures and the routing rule) and examples/ (CIFAKE test pictures for the
+app). The folder is written beside itself and renamed into place, so a failed
+publish leaves the previous one whole.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from dataset.atomic import atomic_dir
 from dataset.prepared import LABELS, Split
+from model import card as cards
 from model.errors import ModelError
 
-PREPROCESSING = (
-    "dataset.imaging.load_image: decoded with size and pixel caps, EXIF orientation applied, "
-    "RGB with transparency on white, resized to {s}x{s} (area when shrinking, bicubic when "
-    "enlarging); raw 0-255 pixels go in, the model rescales them itself"
-)
-ROC_POINTS = 200
+PUBLISHED = Path("published")
+CARD_FILE = "model_card.json"
+WHOLE_MODEL = Path("data/model/model.keras")
+TRAINING = Path("data/model/training.json")
+PATCH_MODEL = Path("data/model_web/model.keras")
+WEB_TRAINING = Path("data/model_web/training.json")
+METRICS = Path("reports/metrics.json")
+WEB_METRICS = Path("reports/web_metrics.json")
+EVALUATION = Path("reports/evaluation")
+DATASET_REPORT = Path("reports/dataset.json")
+WEB_SUMMARY = Path("data/web/summary.json")
 
 
 def read_json(path: Path, required: bool = True):
@@ -39,13 +43,26 @@ def read_json(path: Path, required: bool = True):
 
 
 def check_quality(metrics: dict, min_accuracy: float) -> None:
-    accuracy = metrics.get("accuracy")
+    """The whole view serves CIFAKE-sized pictures: gate it on CIFAKE's test accuracy."""
+    accuracy = metrics.get("per_source", {}).get("cifake", {}).get("accuracy")
     if not isinstance(accuracy, (int, float)):
-        raise ModelError("reports/metrics.json has no test accuracy; run the evaluate stage")
+        raise ModelError("reports/metrics.json has no CIFAKE test accuracy; run evaluate")
     if accuracy < min_accuracy:
         raise ModelError(
-            f"test accuracy {accuracy:.4f} is below publish.min_accuracy {min_accuracy}; "
-            "not publishing (published/ is unchanged)"
+            f"CIFAKE test accuracy {accuracy:.4f} is below publish.min_accuracy "
+            f"{min_accuracy}; not publishing (published/ is unchanged)"
+        )
+
+
+def check_web(web_metrics: dict, min_web_auc: float) -> None:
+    """The patch view serves web pictures: gate it on the held-out groups' ROC-AUC."""
+    auc = web_metrics.get("held_out", {}).get("roc_auc")
+    if not isinstance(auc, (int, float)):
+        raise ModelError("reports/web_metrics.json has no held-out ROC-AUC; run evaluate_web")
+    if auc < min_web_auc:
+        raise ModelError(
+            f"web ROC-AUC on held-out groups {auc:.3f} is below publish.min_web_auc "
+            f"{min_web_auc}; not publishing (published/ is unchanged)"
         )
 
 
@@ -62,108 +79,14 @@ def check_contract(model) -> None:
             raise ModelError(f"model has no layer named {needed!r}")
 
 
-def describe(settings: dict) -> str:
-    """One line naming the architecture, e.g. cnn4: 4 blocks x 2 conv 32-64-128-256, ..."""
-    name = settings.get("architecture", "?")
-    head = "-".join(str(u) for u in settings.get("dense", []))
-    if name != "cnn4":
-        tuning = "fine-tuned" if settings.get("fine_tune") else "frozen"
-        return (
-            f"{name} ({tuning} ImageNet base at {settings.get('pretrained_image_size')}px), "
-            f"1x1 conv 256, global average pooling, dense {head}, sigmoid"
-        )
-    filters = "-".join(str(f) for f in settings.get("filters", []))
-    bn = " + batch norm" if settings.get("batch_norm") else ""
-    return (
-        f"cnn4: 4 blocks x {settings.get('convs_per_block', 1)} conv3x3{bn} ({filters} "
-        f"filters), 2x2 max pooling, dropout {settings.get('block_dropout')}; "
-        f"dropout {settings.get('dropout')} + dense {head}; sigmoid"
-    )
-
-
-def card(
-    *,
-    model,
-    metrics: dict,
-    evaluation: dict,
-    training: dict,
-    meta: dict,
-    counts: dict,
-    dataset_report,
-    min_accuracy: float,
-) -> dict:
-    settings = training.get("params", {})
-    size = int(model.input_shape[1])
-    roc = evaluation["roc"]["roc"]
-    keep = np.unique(np.linspace(0, len(roc) - 1, min(len(roc), ROC_POINTS)).astype(int))
-    per_source = {
-        source: {
-            k: v for k, v in row.items() if k in ("n", "accuracy", "roc_auc", "average_precision")
-        }
-        for source, row in metrics.get("per_source", {}).items()
-    }
-    calibration = evaluation["calibration"]
-    return {
-        "name": f"realorai-{settings.get('architecture', model.name)}",
-        "architecture": describe(settings),
-        "parameters": int(model.count_params()),
-        "image_size": size,
-        "input": "rgb+ela" if model.input_shape[-1] == 6 else "rgb",
-        "threshold": float(metrics.get("threshold", 0.5)),
-        "temperature": float(calibration["temperature"]),
-        "preprocessing": PREPROCESSING.format(s=size),
-        "labels": {"0": "ai", "1": "real"},
-        "data": {
-            "counts": counts,
-            "balance": meta.get("balance"),
-            "class_weight": meta.get("class_weight"),
-            "report": dataset_report,
-        },
-        "metrics": {
-            **{k: metrics.get(k) for k in ("accuracy", "roc_auc", "average_precision")},
-            **{k: metrics.get(k) for k in ("precision", "recall", "f1")},
-            "ece_before": calibration["ece_before"],
-            "ece_after": calibration["ece_after"],
-            "per_source": per_source,
-        },
-        "confusion_matrix": evaluation["confusion"],
-        "roc": {
-            "fpr": [roc[i]["fpr"] for i in keep],
-            "tpr": [roc[i]["tpr"] for i in keep],
-        },
-        "robustness": [
-            {k: row[k] for k in ("edit", "accuracy", "roc_auc")}
-            for row in evaluation["robustness"]["robustness"]
-        ],
-        "calibration": {
-            "bins": calibration["bins_after"],
-            "bins_before": calibration["bins_before"],
-        },
-        "training": {
-            "epochs_run": training.get("epochs_run"),
-            "best_epoch": training.get("best_epoch"),
-            "seconds": training.get("seconds"),
-            "images_per_second": training.get("images_per_second"),
-            "settings": settings,
-        },
-        "revision": git_revision(),
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "min_accuracy": min_accuracy,
-    }
-
-
-def git_revision() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=True
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None
-
-
 def choose_examples(split: Split, count: int, seed: int = 0) -> list[int]:
-    """`count` test pictures, half real and half ai, taking each source in turn."""
+    """`count` CIFAKE test pictures (never web ones: those are not ours to ship), half
+    real and half ai."""
+    rows = np.flatnonzero(split.source == "cifake")
+    return [int(rows[i]) for i in _choose(split.subset(split.source == "cifake"), count, seed)]
+
+
+def _choose(split: Split, count: int, seed: int) -> list[int]:
     rng = np.random.default_rng(seed)
     chosen = []
     for label in (1, 0):
@@ -182,38 +105,65 @@ def choose_examples(split: Split, count: int, seed: int = 0) -> list[int]:
 
 
 def write_examples(split: Split, indices: list[int], folder: Path) -> None:
-    def fill(tmp: Path):
-        listing = []
-        for k, i in enumerate(indices):
-            label = LABELS[int(split.y[i])]
-            name = f"{k:02d}-{label}-{split.source[i]}.png"
-            Image.fromarray(split.x[i]).save(tmp / name)
-            source, picture_id = str(split.source[i]), str(split.id[i])
-            listing.append({"file": name, "label": label, "source": source, "id": picture_id})
-        (tmp / "examples.json").write_text(json.dumps(listing, indent=1) + "\n")
+    """The pictures as PNG files in `folder`, listed in examples.json."""
+    folder.mkdir(parents=True, exist_ok=True)
+    listing = []
+    for k, i in enumerate(indices):
+        label = LABELS[int(split.y[i])]
+        name = f"{k:02d}-{label}-{split.source[i]}.png"
+        Image.fromarray(split.x[i]).save(folder / name)
+        listing.append({"file": name, "label": label, "source": str(split.source[i]),
+                        "id": str(split.id[i])})  # fmt: skip
+    (folder / "examples.json").write_text(json.dumps(listing, indent=1) + "\n")
 
-    replace_dir(folder, fill)
+
+def write_published(folder: Path, fill) -> None:
+    """Fill a fresh folder beside `folder`, then swap it in (the old one stays on failure)."""
+    with atomic_dir(folder) as temp:
+        temp.chmod(0o755)
+        fill(temp)
 
 
-def replace_dir(folder: Path, fill) -> None:
-    """Fill a fresh sibling folder, then swap it in for `folder` with renames."""
-    folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-new-", dir=folder.parent))
-    tmp.chmod(0o755)  # mkdtemp makes it private; the published folder is for everyone
-    old = None
-    try:
-        fill(tmp)
-        if folder.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{folder.name}-old-", dir=folder.parent))
-            os.rename(folder, old / folder.name)
-        try:
-            os.rename(tmp, folder)
-        except OSError:
-            if old is not None:
-                os.rename(old / folder.name, folder)
-            raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+def publish(params, web, out: Path = PUBLISHED) -> dict:
+    """Check both views against their gates, then write the published folder; the card."""
+    from dataset import prepared
+    from model.evaluate import load_trained
+
+    metrics, web_metrics = read_json(METRICS), read_json(WEB_METRICS)
+    check_quality(metrics, params.min_accuracy)  # before anything is written
+    check_web(web_metrics, params.min_web_auc)
+    evaluation = {name: read_json(EVALUATION / f"{name}.json")
+                  for name in ("roc", "calibration", "confusion", "robustness")}  # fmt: skip
+    whole, patch = load_trained(WHOLE_MODEL), load_trained(PATCH_MODEL)
+    check_contract(whole)
+    training = read_json(TRAINING)
+    views = {
+        "whole": cards.whole_view(model=whole, metrics=metrics, evaluation=evaluation,
+                                  training=training, min_accuracy=params.min_accuracy),
+        "patch": cards.patch_view(web_metrics=web_metrics, training=read_json(WEB_TRAINING),
+                                  params=web),
+    }  # fmt: skip
+    meta = prepared.load_meta()
+    data = {"counts": prepared.counts(), "balance": meta.get("balance"),
+            "class_weight": meta.get("class_weight"),
+            "report": read_json(DATASET_REPORT, required=False),
+            "web": read_json(WEB_SUMMARY, required=False)}  # fmt: skip
+    card = cards.card(
+        views=views, data=data, architecture=cards.describe(training.get("params", {}))
+    )
+    test = prepared.load_split("test")
+
+    def fill(folder: Path) -> None:
+        # Loaded without compiling, so the optimizer state (2x the weights) is left behind.
+        whole.save(folder / cards.WHOLE_FILE)
+        patch.save(folder / cards.PATCH_FILE)
+        (folder / CARD_FILE).write_text(json.dumps(card, indent=1) + "\n")
+        write_examples(test, choose_examples(test, params.examples), folder / "examples")
+
+    write_published(out, fill)
+    return card
+
+
+def _web_counts(summary: dict | None) -> dict | None:
+    """Counts only: the card is committed, and names of web pictures are not ours to ship."""
+    return {k: summary.get(k) for k in ("pictures", "counts")} if summary else None

@@ -5,104 +5,15 @@ and reports/images/worst_mistakes.png (data pictures: DVC-cached, never in git).
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
-from settings import params as settings
+from settings import params
 from settings.errors import run
-
-METRICS = Path("reports/metrics.json")
-EVALUATION = Path("reports/evaluation")
-MISTAKES_PNG = Path("reports/images/worst_mistakes.png")
-MODEL = Path("data/model/model.keras")
 
 
 def main() -> None:
-    params = settings.load("evaluate")
-    import numpy as np
+    settings = params.load("evaluate")
+    from model.evaluation_report import evaluate_whole
 
-    from dataset.prepared import LABELS, load_split
-    from model import evaluate as ev
-    from model.errors import ModelError
-
-    if not MODEL.is_file():
-        raise ModelError(f"{MODEL} not found; run the train stage first")
-    scorer = ev.Scorer(ev.load_trained(MODEL))
-    test, val = load_split("test"), load_split("val")
-
-    temperature = ev.fit_temperature(scorer.logits(val.x), val.y)
-    logits = scorer.logits(test.x)
-    raw, calibrated = ev.sigmoid(logits), ev.sigmoid(logits / temperature)
-    ece_before, bins_before = ev.reliability(raw, test.y, params.calibration_bins)
-    ece_after, bins_after = ev.reliability(calibrated, test.y, params.calibration_bins)
-    robustness = ev.robustness(scorer, test)
-    summary = {
-        **ev.scores(test.y, calibrated),
-        "threshold": ev.THRESHOLD,
-        "temperature": temperature,
-        "ece_before": ece_before,
-        "ece_after": ece_after,
-        "per_source": ev.per_source(test, calibrated),
-        "robustness": {row["edit"]: _without(row, "edit") for row in robustness},
-    }
-    worst = ev.worst_mistakes(test, calibrated, params.worst_mistakes)
-    predicted = (calibrated >= ev.THRESHOLD).astype(int)
-    lines = ev.curves(test.y, calibrated)
-    files = {
-        "roc.json": {"roc": lines["roc"]},
-        "pr.json": {"pr": lines["pr"]},
-        "predictions.json": {
-            "predictions": [
-                {"actual": LABELS[int(a)], "predicted": LABELS[int(b)]}
-                for a, b in zip(test.y, predicted, strict=True)
-            ]
-        },
-        "reliability.json": {"reliability": bins_after},
-        "calibration.json": {
-            "temperature": temperature,
-            "ece_before": ece_before,
-            "ece_after": ece_after,
-            "bins_before": bins_before,
-            "bins_after": bins_after,
-        },
-        "confusion.json": ev.confusion(test.y, calibrated),
-        "robustness.json": {"robustness": robustness},
-        "worst_mistakes.json": {
-            "worst_mistakes": [
-                {
-                    "id": str(test.id[i]),
-                    "source": str(test.source[i]),
-                    "actual": LABELS[int(test.y[i])],
-                    "p_real": float(calibrated[i]),
-                }
-                for i in worst
-            ]
-        },
-    }
-    EVALUATION.mkdir(parents=True, exist_ok=True)
-    for name, content in files.items():
-        _write_json(EVALUATION / name, content, compact=name == "predictions.json")
-    _write_json(METRICS, summary)
-    MISTAKES_PNG.parent.mkdir(parents=True, exist_ok=True)
-    ev.mistakes_grid(test, calibrated, worst).save(MISTAKES_PNG)
-    print(
-        f"test accuracy {summary['accuracy']:.4f}, ROC-AUC {summary['roc_auc'] or 0:.4f}, "
-        f"T={temperature:.2f}, ECE {ece_before:.4f} -> {ece_after:.4f} "
-        f"({int(np.sum(predicted != test.y))} mistakes of {len(test)})"
-    )
-
-
-def _without(row: dict, key: str) -> dict:
-    return {k: v for k, v in row.items() if k != key}
-
-
-def _write_json(path: Path, content, compact: bool = False) -> None:
-    if compact:  # one row per line: 20,000 rows stay small and diff well in git
-        rows = content["predictions"]
-        body = ",\n".join(json.dumps(r, separators=(",", ":")) for r in rows)
-        path.write_text('{"predictions": [\n' + body + "\n]}\n")
-    else:
-        path.write_text(json.dumps(content, indent=1) + "\n")
+    print(evaluate_whole(settings))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from scraper.collect import collect
+from scraper.collect import collect, settings_from
 from scraper.errors import ScrapeError
 from settings import params
 from settings.errors import run
@@ -33,21 +33,9 @@ def main(argv=None) -> None:
         known = ", ".join(settings.keywords)
         raise ScrapeError(f"unknown keyword '{name}' (scrape.keywords has: {known})")
     report = collect(
-        keyword.query,
-        keyword.label,
-        OUT_ROOT / name,
-        limit=settings.limit,
-        workers=settings.workers,
-        search_url=settings.search_url,
-        webdriver_url=settings.webdriver_url,
-        allow_hosts=settings.allow_hosts,
-        max_scroll_rounds=settings.max_scroll_rounds,
-        page_timeout_s=settings.page_timeout_s,
-        download_timeout_s=settings.download_timeout_s,
-        host_delay_s=settings.host_delay_s,
-        max_bytes=settings.max_bytes,
-        min_side=settings.min_side,
-    )
+        keyword.query, keyword.label, OUT_ROOT / name, limit=settings.limit,
+        workers=settings.workers, **settings_from(settings),
+    )  # fmt: skip
     print(f"scrape@{name}: {report.summary()}", flush=True)
     if report.error:
         # What was saved stays (the folder persists); a rerun resumes from it.

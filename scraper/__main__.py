@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from scraper.collect import collect
+from scraper.collect import collect, settings_from
 from scraper.errors import ScrapeError
 from settings import params as project_params
 from settings.errors import run
@@ -41,6 +41,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--host-delay", type=float, default=d.host_delay_s, help="seconds per host")
     parser.add_argument("--timeout", type=float, default=d.download_timeout_s, help="per download")
     parser.add_argument("--scroll-rounds", type=int, default=d.max_scroll_rounds)
+    parser.add_argument("--click-pause", type=float, default=d.click_pause_s, help="seconds")
+    parser.add_argument("--query-pause", type=float, default=d.query_pause_s, help="seconds")
+    parser.add_argument("--profile-dir", default=d.browser_profile_dir, help="keep this profile")
+    parser.add_argument(
+        "--allow-thumbnails", action="store_true", default=d.allow_thumbnails,
+        help="keep thumbnails when no full-size URL is found",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.limit < 1 or args.workers < 1:
         parser.error("--limit and --workers must be at least 1")
@@ -50,14 +57,16 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    d = args.settings
-    report = collect(
-        args.query, args.label, args.out, limit=args.limit, workers=args.workers,
+    settings = settings_from(args.settings) | dict(
         search_url=args.search_url, webdriver_url=args.webdriver_url,
-        allow_hosts=args.allow_hosts, max_scroll_rounds=args.scroll_rounds,
-        page_timeout_s=d.page_timeout_s, download_timeout_s=args.timeout,
-        host_delay_s=args.host_delay, max_bytes=d.max_bytes, min_side=d.min_side,
+        allow_hosts=args.allow_hosts, host_delay_s=args.host_delay,
+        download_timeout_s=args.timeout, max_scroll_rounds=args.scroll_rounds,
+        click_pause_s=args.click_pause, query_pause_s=args.query_pause,
+        profile_dir=args.profile_dir, allow_thumbnails=args.allow_thumbnails,
     )  # fmt: skip
+    report = collect(
+        args.query, args.label, args.out, limit=args.limit, workers=args.workers, **settings
+    )
     print(report.summary(), flush=True)
     if report.error:
         raise ScrapeError(report.error)

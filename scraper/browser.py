@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 from scraper.errors import ScrapeError
+from settings.errors import first_line
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome")
 CHROMEDRIVER_CANDIDATES = ("/usr/bin/chromedriver", "chromedriver")
@@ -59,9 +60,8 @@ def _remote(webdriver, url: str, options):
     try:
         return webdriver.Remote(command_executor=url, options=options)
     except Exception as e:  # noqa: BLE001 - urllib3, WebDriver and socket errors alike
-        reason = str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
         raise ScrapeError(
-            f"cannot start a browser through the WebDriver at {url} ({reason}); "
+            f"cannot start a browser through the WebDriver at {url} ({first_line(e)}); "
             "check scrape.webdriver_url, or unset it to use local Chromium"
         ) from None
 
@@ -83,12 +83,20 @@ def _local(webdriver, options, profile_dir):
     except Exception as e:  # noqa: BLE001 - a browser that will not start, whatever the cause
         if temporary:
             shutil.rmtree(profile, ignore_errors=True)
-        reason = str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
-        raise ScrapeError(f"Chromium did not start ({reason}): {INSTALL_HINT}") from None
+        raise ScrapeError(f"Chromium did not start ({first_line(e)}): {INSTALL_HINT}") from None
     driver.profile_dir = profile
     if temporary:
         _delete_on_quit(driver, profile)
     return driver
+
+
+def user_agent(driver) -> str | None:
+    """The browser's own User-Agent for downloads, minus the "Headless" that flags a bot."""
+    try:
+        agent = driver.execute_script("return navigator.userAgent")
+    except Exception:  # noqa: BLE001 - a browser that cannot answer: use the default
+        return None
+    return agent.replace("HeadlessChrome", "Chrome") if isinstance(agent, str) and agent else None
 
 
 def _delete_on_quit(driver, profile: Path) -> None:

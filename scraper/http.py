@@ -16,6 +16,7 @@ import ipaddress
 import socket
 import threading
 import time
+from collections.abc import Callable
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -24,13 +25,15 @@ from urllib3.util.retry import Retry
 
 from scraper.errors import ScrapeError
 
+# Used when no browser tells us its own (scraper.browser.user_agent): downloads should
+# look like the browser that found the pictures, not like a script.
 USER_AGENT = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/131.0.0.0 Safari/537.36"
 )
 ACCEPT_IMAGES = "image/avif,image/webp,image/apng,image/*,*/*;q=0.8"
 MAX_REDIRECTS = 5
-RETRY_AFTER_CAP_S = 10.0  # a server asking for an hour's pause gets 10 s, then a failure
+RETRY_AFTER_CAP_S = 30.0  # scrape.retry_after_cap_s: a longer Retry-After waits only this
 CONNECT_TIMEOUT_CAP_S = 10.0
 CHUNK = 64 * 1024
 
@@ -44,21 +47,46 @@ class FetchError(ScrapeError):
 
 
 class CappedRetry(Retry):
-    """urllib3 Retry that honours Retry-After but never waits longer than the cap."""
+    """urllib3 Retry that honours Retry-After up to `cap_s` and logs each wait.
+
+    urllib3 copies a Retry by calling its class with the standard arguments only,
+    so the cap and the log live on a subclass made per session (`capped_retry`).
+    """
+
+    cap_s: float = RETRY_AFTER_CAP_S
+    log: Callable[[str], object] | None = None
 
     def get_retry_after(self, response):
         seconds = super().get_retry_after(response)
-        return None if seconds is None else min(seconds, RETRY_AFTER_CAP_S)
+        return None if seconds is None else min(seconds, self.cap_s)
+
+    def sleep_for_retry(self, response):
+        asked = super().get_retry_after(response) if response is not None else None
+        if asked is not None and self.log is not None:
+            capped = " (capped by scrape.retry_after_cap_s)" if asked > self.cap_s else ""
+            host = getattr(getattr(response, "_pool", None), "host", None) or "the server"
+            self.log(
+                f"HTTP {response.status} from {host}: waiting {min(asked, self.cap_s):g} s "
+                f"as its Retry-After asks{capped}"
+            )
+        return super().sleep_for_retry(response)
+
+
+def capped_retry(cap_s: float, log=None) -> type[CappedRetry]:
+    return type("CappedRetry", (CappedRetry,), {"cap_s": cap_s, "log": staticmethod(log)})
 
 
 def check_url(url: str, allow_hosts=()) -> None:
     """Raise ScrapeError unless `url` is http(s) to a host with only global addresses."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError as e:  # e.g. http://[::1/x: "Invalid IPv6 URL"
+        raise FetchError("malformed URL", f"malformed URL {url[:100]!r} ({e})") from None
     if parts.scheme not in ("http", "https"):
         raise FetchError(
             "refused", f"refused {parts.scheme or 'relative'}: URL (only http and https)"
         )
-    host = parts.hostname
     if not host:
         raise FetchError("refused", f"refused URL without a host: {url[:100]}")
     if host.lower() in {h.lower().strip("[]") for h in allow_hosts}:
@@ -88,16 +116,26 @@ def _not_public(address) -> str | None:
     return None if address.is_global else "non-global"
 
 
-def new_session(retries: int = 3, backoff: float = 0.5) -> requests.Session:
-    """A Session that retries connection failures and 429/5xx with exponential backoff."""
-    retry = CappedRetry(
+def new_session(
+    retries: int = 3,
+    backoff: float = 0.5,
+    *,
+    user_agent: str = USER_AGENT,
+    retry_after_cap_s: float = RETRY_AFTER_CAP_S,
+    log: Callable[[str], object] | None = None,
+) -> requests.Session:
+    """A Session that retries connection failures and 429/5xx with exponential backoff.
+
+    A 429/503 Retry-After is honoured up to `retry_after_cap_s`, each wait logged.
+    """
+    retry = capped_retry(retry_after_cap_s, log)(
         total=retries,
         connect=retries,
         # A read timeout is not retried: a hung server would cost retries x timeout.
         read=False,
         status=retries,
         backoff_factor=backoff,
-        backoff_max=RETRY_AFTER_CAP_S,
+        backoff_max=retry_after_cap_s,
         status_forcelist=(429, 500, 502, 503, 504),
         allowed_methods=frozenset({"GET", "HEAD"}),
         respect_retry_after_header=True,
@@ -108,7 +146,7 @@ def new_session(retries: int = 3, backoff: float = 0.5) -> requests.Session:
     adapter = HTTPAdapter(max_retries=retry, pool_maxsize=16)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
-    session.headers.update({"User-Agent": USER_AGENT, "Accept": ACCEPT_IMAGES})
+    session.headers.update({"User-Agent": user_agent, "Accept": ACCEPT_IMAGES})
     return session
 
 
@@ -154,7 +192,7 @@ def fetch_bytes(
         response = _get(session, current, host, timeout)
         with response:
             if response.is_redirect:
-                current = urljoin(current, response.headers["location"])
+                current = _redirect_target(current, response.headers["location"])
                 continue
             if response.status_code >= 400:
                 raise FetchError(
@@ -165,6 +203,15 @@ def fetch_bytes(
     raise FetchError(
         "redirects", f"too many redirects (more than {MAX_REDIRECTS}) from {url[:100]}"
     )
+
+
+def _redirect_target(current: str, location: str) -> str:
+    try:
+        return urljoin(current, location)
+    except ValueError as e:
+        raise FetchError(
+            "malformed URL", f"malformed redirect to {location[:100]!r} ({e})"
+        ) from None
 
 
 def _get(session, url: str, host: str, timeout: float) -> requests.Response:
@@ -181,6 +228,9 @@ def _get(session, url: str, host: str, timeout: float) -> requests.Response:
         raise FetchError("timed out", f"timed out after {timeout:g} s waiting for {host}") from None
     except requests.exceptions.RetryError:
         raise FetchError("retries", f"gave up on {host} after repeated errors") from None
+    except (requests.exceptions.InvalidURL, ValueError) as e:
+        # check_url passed `url`: what requests could not parse is the redirect it read
+        raise FetchError("malformed URL", f"malformed redirect from {host} ({e})") from None
     except requests.exceptions.RequestException as e:
         raise FetchError("connection", f"could not connect to {host} ({_root_cause(e)})") from None
 

@@ -1,28 +1,36 @@
 """Every CSS selector and page marker the scraper relies on, in one place.
 
 Google renames its obfuscated classes every few months; when the scraper finds no
-results, this is the file to update. Each list is tried in order (today's layout
-first, older layouts after), so one renamed class does not stop the scraper.
+results, this is the file to update. Each list is tried in order: today's classes
+first, then structural selectors (data attributes Google's own scripts need, which
+outlive class renames), then older layouts. When anything but the first entry
+matches, the scraper logs one warning naming it, so a change is noticed before
+the fallbacks run out.
 """
 
 from __future__ import annotations
 
-# Result thumbnails. udm=2 Images (2024-): <g-img><img class="YQ4gaf" ...></g-img>.
-# Older: #islrg grid of div.isv-r with img.rg_i / img.Q4LuWd.
-THUMBNAILS = (
-    "g-img img.YQ4gaf",
-    "img.YQ4gaf",
-    "#islrg div.isv-r img.rg_i",
-    "div.isv-r img",
-    "img.rg_i.Q4LuWd",
-    "img.Q4LuWd",
+# One result tile: the element carrying the result's document id. udm=2 Images
+# (2024-): <div class="eA0Zlc ..." data-docid="..." data-lpage="<source page>">.
+TILES = (
+    "div.eA0Zlc[data-docid]",
+    "[data-docid]",
+    "[data-lpage]",
+    "[data-ref-docid]",
+    "#islrg div.isv-r",  # the grid before udm=2
 )
 
-# The full-size picture in the preview panel opened by clicking a thumbnail.
+# The thumbnail inside a tile: <g-img><img class="YQ4gaf" src="data:..."></g-img>.
+TILE_IMAGES = ("g-img img.YQ4gaf", "img.YQ4gaf", "img.rg_i", "img.Q4LuWd", "img")
+
+# The full-size picture in the preview panel opened by clicking a tile.
 # Today: <img jsname="kn3ccd" class="sFlh5c ...">; older: img.n3VNCb / iPVvYb / r48jcc.
+# Structural: the panel is the container marked data-lhcontainer; its picture is the
+# one with a web (not data:) URL.
 PREVIEW_IMAGES = (
     'img[jsname="kn3ccd"]',
     "img.sFlh5c",
+    "[data-lhcontainer] img[src^='http']",
     "img.iPVvYb",
     "img.r48jcc",
     "img.n3VNCb",
@@ -35,12 +43,17 @@ THUMBNAIL_URL_PREFIXES = ("data:", "https://encrypted-tbn", "http://encrypted-tb
 SHOW_MORE_BUTTONS = ("input.mye4qd", "input[value='Show more results']")
 
 # Consent interstitial (consent.google.com or an overlay on the results page).
-# Buttons are matched by their text: the classes are obfuscated and change, the
-# words do not. Reject first: it is enough to see results and shares less.
+# Found by structure first: forms posting to Google's consent endpoint (…/save on
+# consent.google.*), one per button; the reject form carries set_eom=true. The
+# button texts are the fallback, for a page that posts elsewhere or by script.
+CONSENT_FORM_ACTION_HOSTS = ("consent.google.", "consent.youtube.")
+CONSENT_FORM_ACTION_PATHS = ("/save",)
+CONSENT_REJECT_FIELD = ("set_eom", "true")
 CONSENT_BUTTON_TAGS = ("button", "input[type=submit]", "div[role=button]")
-CONSENT_BUTTON_TEXTS = (
+CONSENT_BUTTON_TEXTS = (  # reject first: it is enough to see results and shares less
     "reject all",
     "alle ablehnen",
+    "odrzuć wszystko",
     "tout refuser",
     "rechazar todo",
     "rifiuta tutto",
@@ -48,6 +61,7 @@ CONSENT_BUTTON_TEXTS = (
     "rejeitar tudo",
     "accept all",
     "alle akzeptieren",
+    "zaakceptuj wszystko",
     "tout accepter",
     "aceptar todo",
     "accetta tutto",

@@ -7,16 +7,13 @@ Anything else stops the stage with one `ParamsError` line that names the key.
 
 from __future__ import annotations
 
-import dataclasses
 import os
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-from settings.errors import UserError
+from settings.checks import ParamsError, at_least, build, fraction, one_of
 
 PARAMS_FILE = Path("params.yaml")
 # A file of overrides merged over params.yaml, e.g. params.offline.yaml, which points
@@ -24,46 +21,35 @@ PARAMS_FILE = Path("params.yaml")
 OVERLAY_ENV = "PARAMS_OVERLAY"
 
 
-class ParamsError(UserError, ValueError):
-    """A key of params.yaml is unknown, of the wrong type or impossible."""
-
-
-def _positive():
-    return field(metadata={"min": 1})
-
-
-def _at_least(lo, default=dataclasses.MISSING):
-    return field(default=default, metadata={"min": lo})
-
-
-def _fraction(default):
-    return field(default=default, metadata={"min": 0.0, "max": 0.99})
-
-
-def _one_of(*choices, default=dataclasses.MISSING):
-    return field(default=default, metadata={"choices": choices})
-
-
 @dataclass(frozen=True)
 class Keyword:
     query: str
-    label: str = _one_of("ai", "real")
+    label: str = one_of("ai", "real")
+    # Provenance kept through merge and the web view: web validation holds out whole
+    # groups (web.val_groups), so pair an ai and a real keyword of one subject in a group.
+    group: str
 
 
 @dataclass(frozen=True)
 class Scrape:
     keywords: dict[str, Keyword]
-    limit: int = _at_least(1)
-    workers: int = _at_least(1)
+    limit: int = at_least(1)
+    workers: int = at_least(1)
     search_url: str = "https://www.google.com/search"
     webdriver_url: str | None = None
     allow_hosts: list[str] = field(default_factory=list)
-    max_scroll_rounds: int = _at_least(1, 30)
-    page_timeout_s: float = _at_least(0.1, 20.0)
-    download_timeout_s: float = _at_least(0.1, 15.0)
-    host_delay_s: float = _at_least(0.0, 0.5)
-    max_bytes: int = _at_least(1, 20_000_000)
-    min_side: int = _at_least(1, 32)
+    max_scroll_rounds: int = at_least(1, 30)
+    page_timeout_s: float = at_least(0.1, 20.0)
+    download_timeout_s: float = at_least(0.1, 15.0)
+    host_delay_s: float = at_least(0.0, 0.5)
+    max_bytes: int = at_least(1, 20_000_000)
+    min_side: int = at_least(1, 32)
+    # a result with no full-size URL (neither script data nor preview) is skipped
+    allow_thumbnails: bool = False
+    click_pause_s: float = at_least(0.0, 0.5)  # mean; each pause drawn in 0.5-1.5x
+    query_pause_s: float = at_least(0.0, 5.0)  # between two searches of one process
+    retry_after_cap_s: float = at_least(0.0, 30.0)
+    browser_profile_dir: str | None = None  # a persistent profile instead of a fresh one
 
 
 @dataclass(frozen=True)
@@ -76,42 +62,42 @@ class Cifake:
 class Merge:
     near_duplicate_distance: int = field(default=4, metadata={"min": 0, "max": 32})
     # scraped pictures get their split here (before duplicates are searched across splits)
-    scraped_test_fraction: float = _fraction(0.2)
+    scraped_test_fraction: float = fraction(0.2)
 
 
 @dataclass(frozen=True)
 class Preprocess:
-    image_size: int = _at_least(8, 36)
-    val_fraction: float = _fraction(0.1)
-    balance: str = _one_of("none", "class_weights", "oversample", "smote", default="class_weights")
-    seed: int = _at_least(0, 42)
+    image_size: int = at_least(8, 36)
+    val_fraction: float = fraction(0.1)
+    balance: str = one_of("none", "class_weights", "oversample", "smote", default="class_weights")
+    seed: int = at_least(0, 42)
 
 
 @dataclass(frozen=True)
 class Train:
-    architecture: str = _one_of("cnn4", "inceptionv3", "resnet50", "efficientnetb0", default="cnn4")
+    architecture: str = one_of("cnn4", "inceptionv3", "resnet50", "efficientnetb0", default="cnn4")
     filters: list[int] = field(default_factory=lambda: [32, 64, 128, 256])
     dense: list[int] = field(default_factory=lambda: [128])
     convs_per_block: int = field(default=1, metadata={"min": 1, "max": 3})
-    dropout: float = _fraction(0.25)  # before each dense layer of the head
+    dropout: float = fraction(0.25)  # before each dense layer of the head
     # after each conv block; with batch_norm it shifts the variance the next block's
     # batch norm sees between training and inference, so keep it low there
-    block_dropout: float = _fraction(0.0)
+    block_dropout: float = fraction(0.0)
     batch_norm: bool = True
     ela: bool = False
-    weights: str = _one_of("imagenet", "none", default="imagenet")
+    weights: str = one_of("imagenet", "none", default="imagenet")
     fine_tune: bool = False
-    pretrained_image_size: int = _at_least(32, 96)
-    epochs: int = _at_least(1, 12)
-    batch_size: int = _at_least(1, 128)
+    pretrained_image_size: int = at_least(32, 96)
+    epochs: int = at_least(1, 12)
+    batch_size: int = at_least(1, 128)
     learning_rate: float = field(default=0.002, metadata={"min": 1e-7, "max": 1.0})
     weight_decay: float = field(default=0.0001, metadata={"min": 0.0, "max": 1.0})
     # cosine: one epoch of linear warm-up, then cosine decay to zero over train.epochs
-    schedule: str = _one_of("constant", "cosine", default="cosine")
-    patience: int = _at_least(1, 3)
+    schedule: str = one_of("constant", "cosine", default="cosine")
+    patience: int = at_least(1, 3)
     augment: bool = True
-    strategy: str = _one_of("default", "mirrored", "multi_worker", default="default")
-    seed: int = _at_least(0, 42)
+    strategy: str = one_of("default", "mirrored", "multi_worker", default="default")
+    seed: int = at_least(0, 42)
 
     def __post_init__(self):
         if len(self.filters) != 4 or min(self.filters) < 1:
@@ -123,22 +109,68 @@ class Train:
 
 
 @dataclass(frozen=True)
+class Augment:
+    """Re-encoding and rescaling applied alike to both classes (Wang et al., CVPR 2020)."""
+
+    jpeg_p: float = fraction(0.5)
+    jpeg_quality: list[int] = field(default_factory=lambda: [30, 95])
+    blur_p: float = fraction(0.5)
+    blur_sigma: list[float] = field(default_factory=lambda: [0.0, 1.0])
+    downscale_p: float = fraction(0.5)
+    downscale: list[float] = field(default_factory=lambda: [0.5, 1.0])
+    flip: bool = True
+
+
+@dataclass(frozen=True)
+class Web:
+    """The patch view of web pictures: prepare_web, train_web and evaluate_web."""
+
+    longer_side: int = at_least(36, 128)  # pictures are rescaled to this longer side
+    image_size: int = at_least(8, 36)  # the patch side, the model's input
+    grid: int = at_least(1, 6)  # a picture is scored by grid x grid patches
+    val_groups: list[str] = field(default_factory=list)  # held out from training
+    crops_per_picture: int = at_least(1, 8)  # random patches per picture per epoch
+    cifake_fraction: float = fraction(0.0)  # share of each batch from CIFAKE pictures
+    seeds: list[int] = field(default_factory=lambda: [1, 2, 3])  # one model each, averaged
+    epochs: int = at_least(1, 12)
+    batch_size: int = at_least(1, 128)
+    learning_rate: float = field(default=0.002, metadata={"min": 1e-7, "max": 1.0})
+    weight_decay: float = field(default=0.0001, metadata={"min": 0.0, "max": 1.0})
+    patience: int = at_least(1, 4)  # epochs without a better held-out ROC-AUC
+    augment: Augment = field(default_factory=Augment)
+
+    def __post_init__(self):
+        if self.image_size > self.longer_side:
+            raise ParamsError("web.image_size must not exceed web.longer_side")
+        if not self.seeds:
+            raise ParamsError("web.seeds must list at least one seed")
+        a = self.augment
+        for name, pair in (("jpeg_quality", a.jpeg_quality), ("blur_sigma", a.blur_sigma),
+                           ("downscale", a.downscale)):  # fmt: skip
+            if len(pair) != 2 or pair[0] > pair[1]:
+                raise ParamsError(f"web.augment.{name} must be [low, high], got {pair}")
+
+
+@dataclass(frozen=True)
 class Evaluate:
-    worst_mistakes: int = _at_least(0, 36)
-    calibration_bins: int = _at_least(2, 15)
+    worst_mistakes: int = at_least(0, 36)
+    calibration_bins: int = at_least(2, 15)
+    bootstrap: int = at_least(100, 1000)  # resamples for the 95% intervals
 
 
 @dataclass(frozen=True)
 class Publish:
     min_accuracy: float = field(default=0.9, metadata={"min": 0.0, "max": 1.0})
-    examples: int = _at_least(0, 12)
+    # refuse a patch view whose ROC-AUC on the held-out web groups is below this
+    min_web_auc: float = field(default=0.6, metadata={"min": 0.0, "max": 1.0})
+    examples: int = at_least(0, 12)
 
 
 @dataclass(frozen=True)
 class App:
     uncertain_band: float = field(default=0.2, metadata={"min": 0.0, "max": 1.0})
-    max_upload_mb: float = _at_least(0.001, 20.0)
-    url_timeout_s: float = _at_least(0.1, 10.0)
+    max_upload_mb: float = at_least(0.001, 20.0)
+    url_timeout_s: float = at_least(0.1, 10.0)
 
 
 SECTIONS: dict[str, type] = {
@@ -147,6 +179,7 @@ SECTIONS: dict[str, type] = {
     "merge": Merge,
     "preprocess": Preprocess,
     "train": Train,
+    "web": Web,
     "evaluate": Evaluate,
     "publish": Publish,
     "app": App,
@@ -184,89 +217,3 @@ def read_yaml(path: Path | str = PARAMS_FILE) -> dict:
     if unknown:
         raise ParamsError(f"{path}: unknown section '{unknown[0]}' (known: {', '.join(SECTIONS)})")
     return raw
-
-
-def build(cls: type, raw, name: str):
-    """Make dataclass `cls` from the mapping `raw`, checking every key on the way."""
-    if not isinstance(raw, dict):
-        raise ParamsError(f"{name} must be a mapping, got {_kind(raw)}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(raw) - set(fields))
-    if unknown:
-        raise ParamsError(
-            f"{name}.{unknown[0]} is not a known setting (known: {', '.join(fields)})"
-        )
-    hints = typing.get_type_hints(cls)
-    values = {}
-    for key, f in fields.items():
-        if key not in raw:
-            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                raise ParamsError(f"{name}.{key} is missing")
-            continue
-        values[key] = _check(raw[key], hints[key], f"{name}.{key}", f.metadata)
-    return cls(**values)
-
-
-def _check(value, hint, name: str, rules=None):
-    rules = rules or {}
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        options = typing.get_args(hint)
-        if value is None and type(None) in options:
-            return None
-        hint = next(t for t in options if t is not type(None))
-        return _check(value, hint, name, rules)
-    if origin is list:
-        if not isinstance(value, list):
-            raise ParamsError(f"{name} must be a list, got {_kind(value)}")
-        (item,) = typing.get_args(hint)
-        return [_check(v, item, f"{name}[{i}]") for i, v in enumerate(value)]
-    if origin is dict:
-        if not isinstance(value, dict) or not value:
-            raise ParamsError(f"{name} must be a non-empty mapping, got {_kind(value)}")
-        _, item = typing.get_args(hint)
-        return {str(k): _check(v, item, f"{name}.{k}") for k, v in value.items()}
-    if dataclasses.is_dataclass(hint):
-        return build(hint, value, name)
-    value = _check_type(value, hint, name)
-    _check_rules(value, rules, name)
-    return value
-
-
-def _check_type(value, hint, name):
-    if hint is bool:
-        ok = isinstance(value, bool)
-    elif hint is int:
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif hint is float:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        value = float(value) if ok else value
-    else:
-        ok = isinstance(value, hint)
-    if not ok:
-        raise ParamsError(f"{name} must be {_article(hint.__name__)}, got {_kind(value)}")
-    if hint is str and not value.strip():
-        raise ParamsError(f"{name} must not be empty")
-    return value
-
-
-def _check_rules(value, rules, name):
-    if "choices" in rules and value not in rules["choices"]:
-        raise ParamsError(f"{name} must be one of {', '.join(rules['choices'])}, got {value!r}")
-    if "min" in rules and value < rules["min"]:
-        raise ParamsError(f"{name} must be at least {rules['min']}, got {value!r}")
-    if "max" in rules and value > rules["max"]:
-        raise ParamsError(f"{name} must be at most {rules['max']}, got {value!r}")
-
-
-def _kind(value) -> str:
-    return "nothing" if value is None else f"{type(value).__name__} {value!r}"[:80]
-
-
-def _article(word: str) -> str:
-    return {
-        "int": "an integer",
-        "float": "a number",
-        "bool": "true or false",
-        "str": "a string",
-    }.get(word, f"a {word}")

@@ -3,7 +3,8 @@ two-view model with the real model's contract (model/published.py), pictures car
 provenance metadata (a C2PA manifest signed with a throwaway CA, PNG text, XMP, EXIF),
 and a tiny project the stage tests run in.
 
-Nothing here needs ../shared (a user's clone has none).
+Nothing here needs ../shared (a user's clone has none). The scraper helpers run
+`scraper.collect` against the Google Images stand-in.
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ import numpy as np
 import yaml
 from PIL import Image
 
+from dataset.hashing import file_sha256
 from dataset.prepared import Split, save_split
+from dataset.scraped import MANIFEST, read_manifest
+from scraper.collect import collect
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -83,6 +87,7 @@ PATCH_METRICS = {
     "roc_auc": 0.78,
     "roc_auc_ci": [0.70, 0.86],
     "ece_after": 0.05,
+    "held_out_groups": ["animals"],
     "per_group": {"animals": {"n": 40, "roc_auc": 0.81, "roc_auc_ci": [0.67, 0.93]}},
 }
 
@@ -128,7 +133,10 @@ def patch_view(**changes) -> dict:
         "calibrated_on": None,
         "kind": "web picture",
         "metrics": dict(PATCH_METRICS),
-        "container_baseline": {"roc_auc": 0.66, "roc_auc_ci": [0.57, 0.75]},
+        "container_baseline": {
+            "held_out": {"n": 40, "roc_auc": 0.66, "roc_auc_ci": [0.57, 0.75]},
+            "all": {"n": 129, "roc_auc": 0.62, "roc_auc_ci": [0.55, 0.69]},
+        },
     }
     view.update(changes)
     return view
@@ -210,8 +218,13 @@ def write_arrays(folder: Path, name: str, arrays: dict) -> None:
     save_split(Split(name, **arrays), folder)
 
 
+TINY_WEB = {"longer_side": 48, "image_size": 36, "grid": 2, "val_groups": ["held"],
+            "crops_per_picture": 2, "seeds": [1], "epochs": 1, "batch_size": 8}  # fmt: skip
+
+
 def make_project(root: Path, monkeypatch, **train) -> Path:
-    """A project folder with tiny splits and params.yaml (train section overridden)."""
+    """A project folder with tiny splits, a tiny web store (data/web) and params.yaml
+    (train section overridden), for the stage tests."""
     prepared = root / "data" / "prepared"
     prepared.mkdir(parents=True)
     for seed, (split, n) in enumerate(SIZES.items()):
@@ -221,7 +234,12 @@ def make_project(root: Path, monkeypatch, **train) -> Path:
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["train"].update({**TINY_TRAIN, **train})
     params["publish"]["examples"] = 4
+    params["web"].update(TINY_WEB)
     (root / "params.yaml").write_text(yaml.safe_dump(params))
+    pictures = root / "web-pictures"
+    pictures.mkdir()
+    store = make_web_store(pictures, TINY_WEB["longer_side"], TINY_WEB["image_size"], ["held"])
+    store.rename(root / "data" / "web")
     monkeypatch.chdir(root)
     monkeypatch.delenv("PARAMS_OVERLAY", raising=False)
     return root
@@ -365,3 +383,60 @@ def jpeg_with(*, xmp: bytes | None = None, make: str = "", model: str = "", soft
     extra = {"xmp": xmp} if xmp else {}
     image.save(buffer, "JPEG", exif=exif.tobytes(), **extra)
     return buffer.getvalue()
+
+
+# --- made-up web pictures for the patch view ---
+
+
+def textured(label: int, seed: int, width: int, height: int) -> bytes:
+    """'real' pictures are smooth, 'ai' ones carry fine noise: a patch can tell them apart."""
+    rng = np.random.default_rng(seed)
+    smooth = rng.integers(0, 256, (2, 2, 3)).astype(np.float32)
+    picture = np.ones((height, width, 3), np.float32) * smooth.mean(axis=(0, 1))
+    if label == 0:
+        picture += rng.normal(0, 40, picture.shape)
+    buffer = io.BytesIO()
+    Image.fromarray(np.clip(picture, 0, 255).astype(np.uint8)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def make_web_store(root: Path, longer_side: int, image_size: int, val_groups, n: int = 48) -> Path:
+    """root/web: n pictures in groups 'held' and 'seen', a fifth of them test."""
+    from dataset import web as store
+
+    rows = []
+    for i in range(n):
+        label, group = i % 2, ("held" if i % 3 == 0 else "seen")
+        path = root / f"p{i}.png"
+        width, height = (90, 60) if i % 4 else (40, 120)
+        path.write_bytes(textured(label, i, width, height))
+        split = "test" if i % 5 == 0 else "train"
+        rows.append(dict(id=f"scraped/k/{i}", path=str(path), label=label, split=split,
+                         keyword=f"{group}-{label}", group=group, format="PNG",
+                         width=width, height=height))  # fmt: skip
+    store.prepare(rows, longer_side, image_size, list(val_groups), out=root / "web")
+    return root / "web"
+
+
+# --- the scraper against the Google Images stand-in ---
+
+LOCAL = ("127.0.0.1",)  # the stand-in's host, exempt from the private-address guard
+
+
+def scrape(driver, standin, query, out, *, label="real", limit=10, variant="", **kw):
+    """collect() on a running browser against the stand-in (`variant`: its page variant)."""
+    options = dict(workers=4, allow_hosts=LOCAL, host_delay_s=0.0, max_scroll_rounds=5)
+    options.update(kw)
+    search_url = f"{standin}/v/{variant}/search" if variant else f"{standin}/search"
+    return collect(query, label, out, limit=limit, search_url=search_url,
+                   driver=driver, **options)  # fmt: skip
+
+
+def assert_folder_matches_manifest(out: Path) -> list[dict]:
+    records = read_manifest(out)
+    files = sorted(p.name for p in out.iterdir() if p.name != MANIFEST)
+    assert sorted(r["file"] for r in records) == files  # no temp file, no orphan
+    assert len((out / MANIFEST).read_text().splitlines()) == len(records)  # no torn line
+    for r in records:
+        assert file_sha256((out / r["file"]).read_bytes()) == r["sha256"]
+    return records

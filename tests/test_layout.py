@@ -3,7 +3,7 @@ layers hold (import-linter), and editing dev tools or the app never re-runs a st
 
 from __future__ import annotations
 
-import ast
+import os
 import shutil
 import subprocess
 import sys
@@ -12,48 +12,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from devtools.stage_deps import PACKAGES, import_closure
 from tests.helpers import ROOT
 
-PACKAGES = ("settings", "dataset", "scraper", "model", "app", "pipeline", "devtools")
 
-
-def module_file(name: str) -> Path | None:
-    """The project file of a dotted module name (a package's __init__.py), or None."""
-    path = ROOT.joinpath(*name.split("."))
-    for candidate in (path.with_suffix(".py"), path / "__init__.py"):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def imported_modules(path: Path) -> set[str]:
-    """Project modules a file imports anywhere in it (functions too: they run as well)."""
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            # `from pkg import mod` imports pkg.mod when that is a module
-            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
-        else:
-            continue
-        found |= {n for n in names if n.split(".")[0] in PACKAGES and module_file(n)}
-    return found
-
-
-def import_closure(module: str) -> set[str]:
-    """Every project file that running `python -m module` may import, relative to ROOT."""
-    seen, todo = set(), [module]
-    while todo:
-        name = todo.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        todo += imported_modules(module_file(name))
-        # importing a.b.c runs a/__init__.py and a/b/__init__.py first
-        parts = name.split(".")
-        todo += [".".join(parts[:i]) for i in range(1, len(parts))]
-    return {str(module_file(n).relative_to(ROOT)) for n in seen}
+def tool(name: str) -> str:
+    """A command of this venv by absolute path (the tests run commands in other folders)."""
+    return str(Path(os.path.abspath(sys.executable)).parent / name)
 
 
 def stage_code_deps(stage: dict) -> tuple[str, set[str]]:
@@ -88,7 +53,7 @@ def test_no_stage_depends_on_a_whole_code_folder():
 def test_import_layers_hold():
     """import-linter's contracts in pyproject.toml: app/pipeline/devtools on top, then
     scraper and model, then dataset, then settings; no library imports an entry point."""
-    lint = shutil.which("lint-imports") or str(Path(sys.executable).parent / "lint-imports")
+    lint = tool("lint-imports")
     done = subprocess.run([lint], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
 
@@ -117,7 +82,7 @@ def project_copy(tmp_path_factory) -> Path:
 
 
 def dvc_status(folder: Path) -> str:
-    dvc = shutil.which("dvc") or str(Path(sys.executable).parent / "dvc")
+    dvc = tool("dvc")
     done = subprocess.run(
         [dvc, "status", "--json"], cwd=folder, capture_output=True, text=True, timeout=300
     )

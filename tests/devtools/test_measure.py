@@ -23,3 +23,15 @@ def test_measure_scrape_reports_rate_and_phases(chromium_available, standin, tmp
     assert figures["images"] == 5 and figures["images_per_minute"] > 0
     for key in ("seconds_browser", "seconds_network", "seconds_decode", "seconds_total"):
         assert isinstance(figures[key], float)
+
+
+def test_measure_scrape_takes_the_path_the_page_variant_leaves(
+    chromium_available, standin, tmp_path
+):
+    """make bench compares the script path and the click path through these two variants."""
+    for variant, source in (("scriptonly", "from_script"), ("clickonly", "from_preview")):
+        figures = measure_scrape(
+            f"{standin}/v/{variant}/search", workers=2, limit=5, out_dir=tmp_path / variant,
+            allow_hosts=["127.0.0.1"],
+        )  # fmt: skip
+        assert figures[source] == figures["images"] == 5

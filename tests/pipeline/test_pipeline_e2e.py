@@ -26,9 +26,11 @@ from devtools.standin import running
 from tests.conftest import shared_data_dir
 from tests.helpers import ROOT
 
-KEYWORDS = {
-    "ai-art": {"query": "ai generated images", "label": "ai"},
-    "animals": {"query": "animals", "label": "real"},
+KEYWORDS = {  # two groups of an ai and a real keyword: web validation holds one out
+    "ai-art": {"query": "ai generated images", "label": "ai", "group": "art"},
+    "animals": {"query": "animals", "label": "real", "group": "art"},
+    "ai-people": {"query": "ai generated people", "label": "ai", "group": "people"},
+    "people": {"query": "people", "label": "real", "group": "people"},
 }
 PER_CLASS = {"train": 120, "test": 40}
 
@@ -114,16 +116,22 @@ def repo(tmp_path_factory, standin, chromium_available):
     params = yaml.safe_load((dest / "params.yaml").read_text())
     params["scrape"].update(
         keywords=KEYWORDS,
-        limit=6,
+        limit=8,
         workers=2,
         search_url=standin,
         allow_hosts=["127.0.0.1"],
         host_delay_s=0.0,
+        click_pause_s=0.0,
+        query_pause_s=0.0,
         max_scroll_rounds=3,
     )
+    # half the web pictures in test, so the held-out group has both labels there
+    params["merge"]["scraped_test_fraction"] = 0.5
     params["cifake"]["source"] = str(small_cifake(dest.parent))
     params["train"].update(epochs=1, batch_size=64)
-    params["publish"].update(min_accuracy=0.0, examples=4)
+    params["publish"].update(min_accuracy=0.0, min_web_auc=0.0, examples=4)
+    params["web"].update(longer_side=64, grid=2, val_groups=["people"], crops_per_picture=2,
+                         seeds=[1], epochs=1, batch_size=8)  # fmt: skip
     (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     run(["git", "init", "-q", "-b", "main"], dest)
     run(["git", "add", "-A"], dest)
@@ -143,6 +151,9 @@ def test_every_stage_runs_and_writes_its_outputs(repo, first_run):
         "preprocess",
         "train",
         "evaluate",
+        "prepare_web",
+        "train_web",
+        "evaluate_web",
         "publish",
     }
     assert ran_stages(first_run) == expected
@@ -156,14 +167,16 @@ def test_every_stage_runs_and_writes_its_outputs(repo, first_run):
     dataset = json.loads((repo / "reports/dataset.json").read_text())
     assert dataset
     card = json.loads((repo / "published/model_card.json").read_text())
-    assert 0.0 <= card["metrics"]["accuracy"] <= 1.0
-    assert (repo / "published/model.keras").is_file()
+    assert 0.0 <= card["views"]["whole"]["metrics"]["accuracy"] <= 1.0
+    assert card["views"]["patch"]["metrics"]["held_out_groups"] == ["people"]
+    assert (repo / "published/model.keras").is_file() and (repo / "published/patch.keras").is_file()
 
 
 def test_metrics_are_readable_by_dvc(repo, first_run):
     shown = json.loads(run(["dvc", "metrics", "show", "--json"], repo))
     files = {f for rev in shown.values() for f in rev.get("data", {})}
-    assert {"reports/dataset.json", "reports/metrics.json", "reports/train/metrics.json"} <= files
+    assert {"reports/dataset.json", "reports/metrics.json", "reports/train/metrics.json",
+            "reports/web_metrics.json"} <= files  # fmt: skip
 
 
 def test_repro_with_nothing_changed_runs_nothing(repo, first_run):
@@ -177,7 +190,7 @@ def test_changing_one_keyword_reruns_only_that_keyword_and_what_follows(repo, fi
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     output = run(["dvc", "repro"], repo)
     ran = ran_stages(output)
-    assert "scrape@animals" in ran and {"merge", "preprocess", "train"} <= ran
+    assert "scrape@animals" in ran and {"merge", "preprocess", "train", "train_web"} <= ran
     assert "scrape@ai-art" not in ran and "cifake" not in ran
     records = (repo / "data/scraped/animals/manifest.jsonl").read_text().splitlines()
     assert {json.loads(r)["query"] for r in records} == {"cityscape"}

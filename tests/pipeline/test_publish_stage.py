@@ -10,17 +10,20 @@ import numpy as np
 import pytest
 
 from model.errors import ModelError
-from model.publish import replace_dir
+from model.publish import write_published
 from pipeline import evaluate as evaluate_stage
+from pipeline import evaluate_web as evaluate_web_stage
 from pipeline import publish as publish_stage
 from pipeline import train as train_stage
+from pipeline import train_web as train_web_stage
 from settings.errors import run
 from tests.helpers import make_project, set_params
 
-CARD_KEYS = {
-    "name", "architecture", "parameters", "image_size", "input", "threshold", "temperature",
-    "preprocessing", "labels", "data", "metrics", "confusion_matrix", "roc", "robustness",
-    "calibration", "training", "revision", "created", "min_accuracy",
+CARD_KEYS = {"name", "architecture", "labels", "routing", "views", "data", "revision", "created"}
+WHOLE_KEYS = {
+    "file", "kind", "calibrated_on", "architecture", "parameters", "image_size", "input",
+    "threshold", "temperature", "preprocessing", "metrics", "confusion_matrix", "roc",
+    "robustness", "calibration", "training", "min_accuracy",
 }  # fmt: skip
 
 
@@ -29,11 +32,14 @@ def evaluated(tmp_path, monkeypatch):
     make_project(tmp_path, monkeypatch, augment=False)
     train_stage.main()
     evaluate_stage.main()
+    train_web_stage.main()
+    evaluate_web_stage.main()
     return tmp_path
 
 
 def test_refuses_below_min_accuracy(evaluated, capsys):
-    accuracy = json.loads((evaluated / "reports/metrics.json").read_text())["accuracy"]
+    metrics = json.loads((evaluated / "reports/metrics.json").read_text())
+    accuracy = metrics["per_source"]["cifake"]["accuracy"]
     set_params("publish", min_accuracy=min(1.0, accuracy + 0.01))
     if accuracy >= 1.0:
         pytest.skip("the tiny model scored 100%")
@@ -41,44 +47,66 @@ def test_refuses_below_min_accuracy(evaluated, capsys):
         run(publish_stage.main, "publish")
     assert exit_.value.code == 1
     err = capsys.readouterr().err.strip()
-    assert err.startswith("error: publish: test accuracy") and "\n" not in err
+    assert err.startswith("error: publish: CIFAKE test accuracy") and "\n" not in err
     assert not (evaluated / "published").exists()
-    assert not (evaluated / "data/examples").exists()
 
 
-def test_publishes_card_model_and_examples(evaluated):
-    set_params("publish", min_accuracy=0.0)
+def test_refuses_below_min_web_auc(evaluated, capsys):
+    set_params("publish", min_accuracy=0.0, min_web_auc=1.0)
+    auc = json.loads((evaluated / "reports/web_metrics.json").read_text())["held_out"]["roc_auc"]
+    if auc >= 1.0:
+        pytest.skip("the tiny patch model separated the held-out group perfectly")
+    with pytest.raises(SystemExit):
+        run(publish_stage.main, "publish")
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: publish: web ROC-AUC on held-out groups") and "\n" not in err
+    assert not (evaluated / "published").exists()
+
+
+def test_publishes_card_models_and_examples(evaluated):
+    set_params("publish", min_accuracy=0.0, min_web_auc=0.0)
     publish_stage.main()
     card = json.loads((evaluated / "published/model_card.json").read_text())
-    assert set(card) == CARD_KEYS
-    assert card["labels"] == {"0": "ai", "1": "real"} and card["input"] == "rgb"
-    assert card["image_size"] == 36 and card["threshold"] == 0.5 and card["temperature"] > 0
-    assert set(card["confusion_matrix"]) == {"labels", "matrix"}
-    assert len(card["roc"]["fpr"]) == len(card["roc"]["tpr"]) <= 200
-    assert {"accuracy", "roc_auc", "ece_before", "ece_after", "per_source"} <= set(card["metrics"])
-    assert card["robustness"][1]["edit"] == "jpeg q90"
+    assert set(card) == CARD_KEYS and set(card["views"]) == {"whole", "patch"}
+    assert card["labels"] == {"0": "ai", "1": "real"} and card["routing"]["whole_max_side"] == 64
+    whole, patch = card["views"]["whole"], card["views"]["patch"]
+    assert set(whole) == WHOLE_KEYS and whole["input"] == "rgb" and whole["file"] == "model.keras"
+    assert whole["image_size"] == 36 and whole["threshold"] == 0.5 and whole["temperature"] > 0
+    assert set(whole["confusion_matrix"]) == {"labels", "matrix"}
+    assert len(whole["roc"]["fpr"]) == len(whole["roc"]["tpr"]) <= 200
+    assert {"accuracy", "accuracy_ci", "roc_auc_ci", "ece_after", "per_source"} <= set(
+        whole["metrics"]
+    )
+    assert whole["robustness"][1]["edit"] == "jpeg q90"
     assert set(card["data"]["counts"]) == {"train", "val", "test"}
-    assert {"epochs_run", "seconds", "images_per_second"} <= set(card["training"])
+    assert {"epochs_run", "seconds", "images_per_second"} <= set(whole["training"])
+    assert patch["file"] == "patch.keras" and patch["aggregate"] == "mean_logit"
+    assert (patch["longer_side"], patch["grid"], patch["image_size"]) == (48, 2, 36)
+    assert patch["metrics"]["held_out_groups"] == ["held"] and patch["metrics"]["roc_auc_ci"]
+    assert "held_out" in patch["container_baseline"]
     model = keras.saving.load_model(evaluated / "published/model.keras")
     assert model.get_layer("last_conv") is not None
     trained = keras.saving.load_model(evaluated / "data/model/model.keras", compile=False)
     pixels = np.random.default_rng(0).integers(0, 256, (2, 36, 36, 3), dtype=np.uint8)
     np.testing.assert_allclose(model(pixels), trained(pixels), rtol=1e-5)
-    listing = json.loads((evaluated / "data/examples/examples.json").read_text())
+    assert keras.saving.load_model(evaluated / "published/patch.keras").get_layer("logit")
+    examples = evaluated / "published/examples"
+    listing = json.loads((examples / "examples.json").read_text())
     assert len(listing) == 4 and {e["label"] for e in listing} == {"ai", "real"}
-    assert all((evaluated / "data/examples" / e["file"]).is_file() for e in listing)
+    assert {e["source"] for e in listing} == {"cifake"}  # never a web picture
+    assert all((examples / e["file"]).is_file() for e in listing)
     assert not [p for p in evaluated.iterdir() if p.name.startswith(".published")]
 
 
 def test_failed_publish_keeps_the_previous_one(tmp_path):
     target = tmp_path / "published"
-    replace_dir(target, lambda folder: (folder / "model_card.json").write_text("old"))
+    write_published(target, lambda folder: (folder / "model_card.json").write_text("old"))
 
     def broken(folder: Path):
         (folder / "model_card.json").write_text("half")
         raise ModelError("disk full")
 
     with pytest.raises(ModelError):
-        replace_dir(target, broken)
+        write_published(target, broken)
     assert (target / "model_card.json").read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["published"]

@@ -19,13 +19,12 @@ from pathlib import Path
 import pytest
 
 from dataset.hashing import NearDuplicateIndex, file_sha256
+from dataset.scraped import read_manifest, reconcile
 from devtools.standin import free_port, wait_for_port
 from scraper import browser as browser_module
-from scraper.collect import MANIFEST, collect, read_manifest, reconcile
+from scraper.collect import collect
 from scraper.errors import ScrapeError
-from tests.helpers import ROOT
-
-LOCAL = ("127.0.0.1",)
+from tests.helpers import LOCAL, ROOT, assert_folder_matches_manifest, scrape
 
 
 @pytest.fixture(scope="module")
@@ -40,23 +39,6 @@ def driver(chromium_available):
     d = start_browser(page_timeout_s=20)
     yield d
     d.quit()
-
-
-def scrape(driver, standin, query, out, *, label="real", limit=10, **kw):
-    options = dict(workers=4, allow_hosts=LOCAL, host_delay_s=0.0, max_scroll_rounds=5)
-    options.update(kw)
-    return collect(query, label, out, limit=limit, search_url=f"{standin}/search",
-                   driver=driver, **options)  # fmt: skip
-
-
-def assert_folder_matches_manifest(out: Path) -> list[dict]:
-    records = read_manifest(out)
-    files = sorted(p.name for p in out.iterdir() if p.name != MANIFEST)
-    assert sorted(r["file"] for r in records) == files  # no temp file, no orphan
-    assert len((out / MANIFEST).read_text().splitlines()) == len(records)  # no torn line
-    for r in records:
-        assert file_sha256((out / r["file"]).read_bytes()) == r["sha256"]
-    return records
 
 
 def assert_no_duplicates(records: list[dict]) -> None:
@@ -87,13 +69,18 @@ def test_scrape_gets_past_consent_scrolls_and_keeps_full_size_pictures(animals, 
     assert_no_duplicates(records)
     originals = {file_sha256(p.read_bytes()): p for p in (pictures / "real").iterdir()}
     for r in records:
-        # The preview panel's full-size URL was used, not the 120 px thumbnail.
+        # The full-size URL was used (script data or preview panel), not the thumbnail.
         assert r["image_url"].startswith(f"{standin}/images/real/")
         assert r["sha256"] in originals  # byte for byte the served picture
-        assert r["page_url"].startswith(f"{standin}/search?q=animals")
+        # page_url: the page the picture is on; results_url: Google's page it was found on
+        assert r["page_url"].startswith(f"{standin}/page/real/")
+        assert r["results_url"].startswith(f"{standin}/search?q=animals")
         assert r["width"] > 0 and r["height"] > 0 and r["bytes"] == (out / r["file"]).stat().st_size
         assert r["fetched_at"].endswith("+00:00") and len(r["phash"]) == 16
-    assert report.search.previews >= 30 and report.search.fallbacks == 0
+    # The first page's 20 from its script data, no click; the rest by the preview panel.
+    sources = [r["url_source"] for r in records]
+    assert sources[:20] == ["script"] * 20 and set(sources[20:]) == {"preview"}
+    assert report.search.fallbacks == 0 and report.search.consent_found_by == "form"
 
 
 def test_rerun_skips_what_it_has_and_extends_to_the_new_limit(animals, driver, standin, tmp_path):
@@ -130,7 +117,10 @@ def test_each_faulty_download_is_one_line_and_the_rest_go_on(driver, standin, tm
         "too small": "/fault/tiny.png", "duplicate": "/dup/real/",
         "near duplicate": "/near/real/",
     }  # fmt: skip
-    assert dict(report.failures) == dict.fromkeys(expected, 1)
+    malformed = ("http://[::1/x.jpg", "/redirect?to=http%3A%2F%2F%5B%3A%3A1")  # in a result, a hop
+    assert dict(report.failures) == {**dict.fromkeys(expected, 1), "malformed URL": 2}
+    for path in malformed:
+        assert len([line for line in lines if path in line and "malformed" in line]) == 1
     for path in expected.values():
         mentions = [line for line in lines if path in line]
         assert len(mentions) == 1 and "\n" not in mentions[0]
@@ -139,11 +129,12 @@ def test_each_faulty_download_is_one_line_and_the_rest_go_on(driver, standin, tm
     urls = [r["image_url"] for r in records]
     assert len(records) == report.kept == 3  # two plain pictures and the one behind the 429
     assert any("/fault/429/" in u for u in urls)
+    assert [line for line in lines if "waiting 1 s as its Retry-After asks" in line]
 
 
 def test_no_result_markup_stops_with_one_line(driver, standin, tmp_path):
     report = scrape(driver, standin, "noresults", tmp_path / "out")
-    assert report.kept == 0 and "none of the thumbnail selectors matched" in report.error
+    assert report.kept == 0 and "none of the tile selectors matched" in report.error
     assert "\n" not in report.error
 
 
@@ -159,7 +150,7 @@ def test_unusual_traffic_page_stops_with_one_line_and_keeps_what_it_has(standin,
     out = tmp_path / "out"
     process = cli(["unusual", "--label", "real", "--limit", "50", "--out", str(out),
                    "--search-url", f"{standin}/search", "--allow-host", "127.0.0.1",
-                   "--host-delay", "0"])  # fmt: skip
+                   "--host-delay", "0", "--query-pause", "0"])  # fmt: skip
     stdout, stderr = process.communicate(timeout=120)
     assert process.returncode == 1
     assert stderr.strip().count("\n") == 0 and "unusual traffic" in stderr
@@ -173,7 +164,8 @@ def test_resume_after_sigkill_mid_run(driver, standin, tmp_path):
     out = tmp_path / "out"
     args = ["animals", "--label", "real", "--limit", "40", "--out", str(out),
             "--search-url", f"{standin}/search", "--allow-host", "127.0.0.1",
-            "--host-delay", "0.3", "--workers", "2"]  # fmt: skip
+            "--host-delay", "0.3", "--workers", "2", "--click-pause", "0",
+            "--query-pause", "0"]  # fmt: skip
     # Its own session: the kill reaches the CLI, chromedriver and Chromium at once.
     # TMPDIR: the killed run cannot delete its temporary browser profile, so the test
     # does. A short path: Chromium's socket paths under it must fit 107 bytes.
@@ -251,7 +243,8 @@ def test_pipeline_stage_scrapes_a_keyword_of_params(chromium_available, standin,
         "  keywords:\n"
         "    pets: {query: animals, label: real}\n"
         f"  limit: 4\n  workers: 2\n  search_url: {standin}/search\n"
-        "  allow_hosts: [127.0.0.1]\n  host_delay_s: 0.0\n"
+        "  allow_hosts: [127.0.0.1]\n  host_delay_s: 0.0\n  click_pause_s: 0.0\n"
+        "  query_pause_s: 0.0\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT), "SE_OFFLINE": "true"}
     env.pop("PARAMS_OVERLAY", None)

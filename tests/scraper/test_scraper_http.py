@@ -1,4 +1,4 @@
-"""scraper.http and the folder bookkeeping of scraper.collect, without a browser.
+"""scraper.http and the folder bookkeeping of dataset.scraped, without a browser.
 
 The stand-in serves the faulty URLs from a thread on 127.0.0.1; the SSRF guard is
 exercised with literal addresses, so nothing here needs a network or DNS.
@@ -15,10 +15,12 @@ from urllib.parse import quote
 
 import pytest
 
+from dataset.scraped import MANIFEST, reconcile
 from devtools.standin import serve
 from scraper import http
-from scraper.collect import MANIFEST, parse_data_uri, reconcile, short_url
+from scraper.downloader import parse_data_uri
 from scraper.errors import ScrapeError
+from scraper.storage import short_url
 from tests.helpers import make_image
 
 
@@ -159,6 +161,7 @@ def test_reconcile_makes_folder_and_manifest_agree(tmp_path: Path):
     (tmp_path / "bbbbbbbbbbbbbbbb.jpg").write_bytes(other)  # of an earlier query
     (tmp_path / "cccccccccccccccc.jpg").write_bytes(orphan)  # killed before its line
     (tmp_path / ".dddddddddddddddd.jpg.123.part").write_bytes(good[:50])  # killed mid-write
+    (tmp_path / ".ffffffffffffffff.jpg.tmp-123").write_bytes(good[:50])  # the same, today
     (tmp_path / "notes.txt").write_text("not ours")  # left alone
     lines = [
         record("aaaaaaaaaaaaaaaa.jpg", good),

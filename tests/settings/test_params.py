@@ -90,8 +90,12 @@ def test_unknown_key_is_named(tmp_path, section):
 
 def test_keyword_entries_are_checked(tmp_path):
     raw = copy.deepcopy(SHIPPED)
-    raw["scrape"]["keywords"]["animals"]["label"] = "fake"
-    with pytest.raises(ParamsError, match=r"^scrape\.keywords\.animals\.label must be one of"):
+    raw["scrape"]["keywords"]["art-real"]["label"] = "fake"
+    with pytest.raises(ParamsError, match=r"^scrape\.keywords\.art-real\.label must be one of"):
+        params.load("scrape", _write(tmp_path, raw))
+    del raw["scrape"]["keywords"]["art-real"]["label"]
+    raw["scrape"]["keywords"]["art-ai"].pop("group")
+    with pytest.raises(ParamsError, match=r"^scrape\.keywords\.art-ai\.group is missing"):
         params.load("scrape", _write(tmp_path, raw))
 
 
@@ -139,3 +143,35 @@ def test_a_stage_reports_a_bad_key_in_one_line(tmp_path):
     )
     assert result.returncode == 1
     assert result.stderr.strip() == "error: train: train.epochs must be an integer, got str 'ten'"
+
+
+def _fields(cls, prefix: str):
+    """Dotted names of every setting of a section's dataclass, nested ones included."""
+    for f in dataclasses.fields(cls):
+        nested = f.default_factory if f.default_factory is not dataclasses.MISSING else None
+        if nested is not None and dataclasses.is_dataclass(nested):
+            yield from _fields(nested, f"{prefix}.{f.name}")
+        else:
+            yield f"{prefix}.{f.name}"
+
+
+def _written(raw: dict, dotted: str) -> bool:
+    node = raw
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+@pytest.mark.parametrize("section", sorted(params.SECTIONS))
+def test_every_setting_is_written_in_params_yaml(section):
+    """No hidden defaults: a user reads every setting that runs in params.yaml."""
+    missing = [d for d in _fields(params.SECTIONS[section], section) if not _written(SHIPPED, d)]
+    assert not missing, f"params.yaml lacks {missing}"
+
+
+def test_every_keyword_names_its_group():
+    for raw in (SHIPPED, yaml.safe_load((ROOT / "params.offline.yaml").read_text())):
+        for name, keyword in raw["scrape"]["keywords"].items():
+            assert keyword.get("group"), name

@@ -1,0 +1,181 @@
+"""The published model card: both views, their measured figures and the routing rule.
+
+A picture whose longer side is at most ROUTING_MAX_SIDE (CIFAKE-sized) goes to the
+whole view, trained and measured on such pictures; any other to the patch view,
+measured on web pictures of groups it never trained on.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from datetime import UTC, datetime
+
+import numpy as np
+
+WHOLE_FILE = "model.keras"
+PATCH_FILE = "patch.keras"
+ROUTING_MAX_SIDE = 64
+PREPROCESSING = (
+    "dataset.imaging.load_image: decoded with size and pixel caps, EXIF orientation applied, "
+    "RGB with transparency on white, resized to {s}x{s} (area when shrinking, bicubic when "
+    "enlarging); raw 0-255 pixels go in, the model rescales them itself"
+)
+ROC_POINTS = 200
+
+
+def describe(settings: dict) -> str:
+    """One line naming the architecture, e.g. cnn4: 4 blocks x 2 conv 32-64-128-256, ..."""
+    name = settings.get("architecture", "?")
+    head = "-".join(str(u) for u in settings.get("dense", []))
+    if name != "cnn4":
+        tuning = "fine-tuned" if settings.get("fine_tune") else "frozen"
+        return (
+            f"{name} ({tuning} ImageNet base at {settings.get('pretrained_image_size')}px), "
+            f"1x1 conv 256, global average pooling, dense {head}, sigmoid"
+        )
+    filters = "-".join(str(f) for f in settings.get("filters", []))
+    bn = " + batch norm" if settings.get("batch_norm") else ""
+    return (
+        f"cnn4: 4 blocks x {settings.get('convs_per_block', 1)} conv3x3{bn} ({filters} "
+        f"filters), 2x2 max pooling, dropout {settings.get('block_dropout')}; "
+        f"dropout {settings.get('dropout')} + dense {head}; sigmoid"
+    )
+
+
+def whole_view(
+    *,
+    model,
+    metrics: dict,
+    evaluation: dict,
+    training: dict,
+    min_accuracy: float,
+) -> dict:
+    """The whole view's entry: the picture shrunk to S x S, measured on CIFAKE's test split."""
+    settings = training.get("params", {})
+    size = int(model.input_shape[1])
+    roc = evaluation["roc"]["roc"]
+    keep = np.unique(np.linspace(0, len(roc) - 1, min(len(roc), ROC_POINTS)).astype(int))
+    per_source = {
+        source: {
+            k: v
+            for k, v in row.items()
+            if k in ("n", "accuracy", "accuracy_ci", "roc_auc", "roc_auc_ci", "average_precision")
+        }
+        for source, row in metrics.get("per_source", {}).items()
+    }
+    calibration = evaluation["calibration"]
+    cifake = metrics.get("per_source", {}).get("cifake", {})
+    return {
+        "file": WHOLE_FILE,
+        "kind": "CIFAKE-sized picture",
+        "calibrated_on": "validation pictures of CIFAKE and the web, whole view",
+        "architecture": describe(settings),
+        "parameters": int(model.count_params()),
+        "image_size": size,
+        "input": "rgb+ela" if model.input_shape[-1] == 6 else "rgb",
+        "threshold": float(metrics.get("threshold", 0.5)),
+        "temperature": float(calibration["temperature"]),
+        "preprocessing": PREPROCESSING.format(s=size),
+        "metrics": {
+            **{k: cifake.get(k) for k in ("n", "accuracy", "accuracy_ci", "roc_auc", "roc_auc_ci")},
+            "all_test": {k: metrics.get(k) for k in ("n", "accuracy", "roc_auc")},
+            **{k: metrics.get(k) for k in ("precision", "recall", "f1")},
+            "ece_before": calibration["ece_before"],
+            "ece_after": calibration["ece_after"],
+            "per_source": per_source,
+        },
+        "confusion_matrix": evaluation["confusion"],
+        "roc": {
+            "fpr": [roc[i]["fpr"] for i in keep],
+            "tpr": [roc[i]["tpr"] for i in keep],
+        },
+        "robustness": [
+            {k: row[k] for k in ("edit", "accuracy", "roc_auc")}
+            for row in evaluation["robustness"]["robustness"]
+        ],
+        "calibration": {
+            "bins": calibration["bins_after"],
+            "bins_before": calibration["bins_before"],
+        },
+        "training": {
+            "epochs_run": training.get("epochs_run"),
+            "best_epoch": training.get("best_epoch"),
+            "seconds": training.get("seconds"),
+            "images_per_second": training.get("images_per_second"),
+            "settings": settings,
+        },
+        "min_accuracy": min_accuracy,
+    }
+
+
+def git_revision() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=True
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def patch_view(*, web_metrics: dict, training: dict, params) -> dict:
+    """The patch view's entry: how it looks at a picture and what it measured."""
+    held = web_metrics["held_out"]
+    keys = ("n", "accuracy", "accuracy_ci", "roc_auc", "roc_auc_ci")
+    return {
+        "file": PATCH_FILE,
+        "kind": "web picture",
+        "calibrated_on": "web pictures of the held-out groups "
+        + ", ".join(web_metrics.get("held_out_groups", [])),
+        "image_size": params.image_size,
+        "longer_side": params.longer_side,
+        "grid": params.grid,
+        "aggregate": "mean_logit",
+        "seeds": list(params.seeds),
+        "temperature": float(web_metrics["temperature"]),
+        "threshold": 0.5,
+        "preprocessing": (
+            f"dataset.views.load_scaled: decoded as load_image does, rescaled to a longer "
+            f"side of {params.longer_side} px (shorter side at least {params.image_size}); "
+            f"scored by the mean logit of a {params.grid}x{params.grid} grid of "
+            f"{params.image_size}x{params.image_size} patches"
+        ),
+        "metrics": {
+            **{k: held.get(k) for k in keys},
+            "ece_after": web_metrics.get("ece_held_out"),
+            "held_out_groups": web_metrics.get("held_out_groups", []),
+            "all_web_test": {k: web_metrics["all"].get(k) for k in keys},
+            "per_group": web_metrics.get("per_group", {}),
+        },
+        "container_baseline": web_metrics.get("container_baseline", {}),
+        "training": {
+            k: training.get(k)
+            for k in (
+                "seconds",
+                "train_pictures",
+                "val_pictures",
+                "val_auc_per_seed",
+                "val_auc_ensemble",
+            )
+        },  # fmt: skip
+    }
+
+
+def card(*, views: dict, data: dict, architecture: str) -> dict:
+    """The whole card: views by name, routing, data counts, provenance of the build."""
+    return {
+        "name": "realorai-" + "+".join(sorted(views)),
+        "architecture": architecture,
+        "labels": {"0": "ai", "1": "real"},
+        "routing": {
+            "whole_max_side": ROUTING_MAX_SIDE,
+            "rule": (
+                f"pictures whose longer side is at most {ROUTING_MAX_SIDE} px (CIFAKE-sized) "
+                "go to the whole view; all others to the patch view"
+            ),
+        },
+        "views": views,
+        "data": data,
+        "revision": git_revision(),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
