@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import analysis, charts, common, tables
+from app import analysis, charts, common, tables, verdict
 from app.curves import training_curves
 from model import published
 from model.errors import ModelError
@@ -74,11 +74,19 @@ def view_section(name: str, view: dict) -> None:
             column.metric(label, value)
     notes = [tables.intervals(view)]
     notes.append(" · ".join(f"{label}: {value}" for label, value in tables.training_facts(view)))
+    held = (view.get("metrics") or {}).get("held_out_groups")
+    if isinstance(held, list) and held:
+        notes.append(
+            f"Measured on groups of pictures kept out of training: {', '.join(map(str, held))}."
+        )
     baseline = view.get("container_baseline") or {}
+    baseline = baseline.get("held_out", baseline) if isinstance(baseline, dict) else {}
     if tables.number(baseline.get("roc_auc")) is not None:
         notes.append(
-            f"A baseline that reads only the file's format and size scores ROC-AUC "
-            f"{baseline['roc_auc']:.3f}: the model must beat it to be seeing pixels."
+            f"A baseline that reads only the file (format, size, JPEG quality), not its "
+            f"pixels, scores ROC-AUC {baseline['roc_auc']:.3f}"
+            f"{verdict.interval(baseline.get('roc_auc_ci'), '{:.3f}')}: the model must beat "
+            "it to be seeing the picture itself."
         )
     if any(notes):
         st.caption(" ".join(n for n in notes if n))

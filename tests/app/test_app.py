@@ -524,7 +524,11 @@ def test_model_page_renders_each_view(env):
     ]
     captions = texts(at)
     assert "Intervals: accuracy 90.5%–95.2%, ROC-AUC 0.962–0.986 on 400 test pictures." in captions
-    assert "baseline that reads only the file's format and size scores ROC-AUC 0.660" in captions
+    assert (
+        "A baseline that reads only the file (format, size, JPEG quality), not its pixels, "
+        "scores ROC-AUC 0.660 (interval 0.570–0.750)"
+    ) in captions
+    assert "Measured on groups of pictures kept out of training: animals." in captions
     assert "not calibrated for this kind of picture" in captions
     charts = at.get("vega_lite_chart")
     assert len(charts) >= 4  # confusion, ROC, reliability, data counts
