@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import io
 import re
-import struct
-import threading
-import zlib
 from dataclasses import asdict, dataclass, field
 
+from dataset import content_credentials
+from dataset.content_credentials import C2PA_TIMEOUT_S
 from dataset.imaging import sniff_format
+from dataset.png_text import png_text
 
 IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 # IPTC digital source types, in plain words (what the file claims, not what is true).
@@ -58,12 +58,7 @@ MISSING = (
     "No provenance metadata found. That proves nothing: most websites and apps "
     "remove it, so real photographs and AI pictures alike often have none."
 )
-C2PA_TIMEOUT_S = 5.0
 MAX_XMP = 1 << 20  # bytes of XMP packet looked at
-MAX_TEXT = 64 << 10  # bytes of one PNG text chunk kept (after decompression)
-MAX_CHUNKS = 4096  # PNG chunks walked
-MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif",
-        "TIFF": "image/tiff", "BMP": "image/bmp"}  # fmt: skip
 
 
 @dataclass
@@ -165,44 +160,9 @@ def _term(uri) -> str | None:
 
 
 def _read_c2pa(data: bytes, fmt: str | None, found: Provenance, timeout: float) -> None:
-    # A manifest store is a JUMBF box labelled c2pa: without both markers there is none,
-    # and the native reader is not started at all.
-    if fmt is None or b"jumb" not in data or b"c2pa" not in data:
-        return
-    outcome: dict = {}
-
-    def read():
-        try:
-            outcome["store"] = _c2pa_store(data, MIME[fmt])
-        except Exception as e:  # noqa: BLE001 - reported below
-            outcome["error"] = e
-
-    worker = threading.Thread(target=read, daemon=True, name="c2pa-read")
-    worker.start()
-    worker.join(timeout)
-    if worker.is_alive():
-        raise TimeoutError(f"reading the Content Credentials took over {timeout:g} s")
-    if "error" in outcome:
-        raise outcome["error"]
-    store = outcome.get("store")
+    store = content_credentials.manifest_store(data, fmt, timeout)
     if store:
         _fill_c2pa(store, found)
-
-
-def _c2pa_store(data: bytes, mime: str) -> dict | None:
-    import json
-
-    import c2pa
-
-    # Offline and private: no certificate-status (OCSP) or remote-manifest fetches.
-    context = c2pa.Context.from_dict(
-        {"verify": {"ocsp_fetch": False, "remote_manifest_fetch": False}}
-    )
-    reader = c2pa.Reader.try_create(mime, io.BytesIO(data), None, context)
-    if reader is None:
-        return None
-    with reader:
-        return json.loads(reader.json())
 
 
 def _fill_c2pa(store: dict, found: Provenance) -> None:
@@ -254,46 +214,6 @@ def _read_xmp(data: bytes, fmt: str | None, found: Provenance) -> None:
 
 GENERATORS = {"parameters": "Stable Diffusion web UI", "prompt": "ComfyUI", "workflow": "ComfyUI"}
 SETTINGS_SHOWN = 160
-
-
-TEXT_KEYS = ("parameters", "prompt", "workflow", "Software")
-
-
-def png_text(data: bytes, keys=TEXT_KEYS) -> dict[str, str]:
-    """The PNG's tEXt, zTXt and iTXt chunks named in `keys`, {keyword: text}, each cut
-    to MAX_TEXT: memory stays bounded whatever the file holds."""
-    texts: dict[str, str] = {}
-    pos = 8
-    for _ in range(MAX_CHUNKS):
-        if pos + 8 > len(data):
-            break
-        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
-        body = data[pos + 8 : pos + 8 + length]
-        pos += 12 + length
-        if kind == b"IEND":
-            break
-        if kind not in (b"tEXt", b"zTXt", b"iTXt") or b"\0" not in body:
-            continue
-        key, rest = body.split(b"\0", 1)
-        name = key.decode("latin-1")[:80]
-        if name not in keys or name in texts:
-            continue
-        if kind == b"tEXt":
-            raw = rest[:MAX_TEXT]
-        elif kind == b"zTXt":
-            raw = _inflate(rest[1:])
-        else:  # iTXt: compression flag, method, language\0, translated keyword\0, text
-            flag, rest = rest[:1], rest[2:]
-            parts = rest.split(b"\0", 2)
-            text = parts[2] if len(parts) == 3 else b""
-            raw = _inflate(text) if flag == b"\x01" else text[:MAX_TEXT]
-        texts[name] = raw.decode("utf-8", "replace")
-    return texts
-
-
-def _inflate(compressed: bytes) -> bytes:
-    """At most MAX_TEXT bytes of zlib data (a small bomb cannot grow past it)."""
-    return zlib.decompressobj().decompress(compressed, MAX_TEXT)
 
 
 def _read_png_text(data: bytes, fmt: str | None, found: Provenance) -> None:

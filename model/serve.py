@@ -27,6 +27,7 @@ import numpy as np
 from dataset.imaging import decode_image, resize_image
 from dataset.views import PATCH, WHOLE, grid_patches, rescale_longer
 from model import published
+from model.engines import RELIABILITY_KEYS, View, keras_engine, numpy_engine  # noqa: F401
 from model.errors import ModelError
 from model.published import BUILD_HINT, CARD_FILE, MODEL_FILE, shown, sigmoid  # noqa: F401
 
@@ -36,9 +37,7 @@ ENGINES = ("keras", "numpy")
 ROOT = Path(__file__).resolve().parents[1]
 MODEL_DIR_ENV = "REALORAI_MODEL_DIR"
 DEFAULT_BAND = 0.2  # params.yaml app.uncertain_band
-CHUNK = 1024  # images per model call: bounds memory for large batches
 VERDICTS = ("real", "ai", "uncertain")
-RELIABILITY_KEYS = ("n", "accuracy", "accuracy_ci", "roc_auc", "roc_auc_ci", "ece_after")
 
 
 def default_model_dir() -> Path:
@@ -73,64 +72,6 @@ class Prepared:
     pixels: np.ndarray | None  # the whole view's uint8 pixels (for Grad-CAM)
     seconds: float  # decoding and resizing
     made_for: str = ""  # the view made for this picture's size (absent from one-view cards)
-
-
-class View:
-    """One view's spec, calibration and engine (Keras with tf.function, or numpy)."""
-
-    def __init__(self, name: str, spec: dict, engine):
-        self.name, self.spec, self.engine = name, spec, engine
-        self.size = int(spec["image_size"])
-        self.temperature = float(spec["temperature"])
-        self.threshold = float(spec["threshold"])
-        self.ela = spec.get("input") == "rgb+ela"
-        self.channels = 6 if self.ela else 3
-        self.calibrated = published.is_calibrated(name, spec)
-        metrics = spec.get("metrics") or {}
-        self.reliability = {k: metrics[k] for k in RELIABILITY_KEYS if k in metrics}
-        self.model = getattr(engine, "model", None)  # the Keras model, if Keras runs it
-
-    def logits(self, batch: np.ndarray) -> np.ndarray:
-        """(N, S, S, C) uint8 -> (N,) float64 logits, in chunks, by direct calls."""
-        if not len(batch):
-            return np.zeros(0)
-        return np.concatenate(
-            [self.engine.logits(batch[i : i + CHUNK]) for i in range(0, len(batch), CHUNK)]
-        ).astype(np.float64)
-
-    def p_real(self, logits) -> np.ndarray:
-        return published.calibrate(logits, self.temperature)
-
-
-def keras_engine(folder: Path, name: str, spec: dict):
-    from model.serve_keras import KerasEngine
-
-    return KerasEngine(published.load_model(folder, name, spec), name, spec)
-
-
-def numpy_engine(folder: Path, name: str, spec: dict):
-    """The view's network in numpy, or its Keras engine when numpy cannot run it."""
-    from model.numpy_net import NumpyNet, Unsupported
-
-    path = Path(folder) / spec["file"]
-    if not path.is_file():
-        raise ModelError(f"{path} not found; {BUILD_HINT}")
-    try:
-        if spec.get("input") == "rgb+ela":
-            raise Unsupported("ELA input")
-        net = NumpyNet.load(path)
-    except Unsupported:
-        return keras_engine(folder, name, spec)
-    size = spec["image_size"]
-    if net.input_shape != (size, size, 3):
-        raise ModelError(
-            f"the {name} view's model takes {net.input_shape}, its card says ({size}, {size}, 3)"
-        )
-    needed = (published.LOGIT_LAYER, published.CAM_LAYER) if name == WHOLE else ()
-    for layer in needed:
-        if layer not in net.layer_names:
-            raise ModelError(f"the {name} view's model has no layer named {layer!r}")
-    return net
 
 
 class Predictor:

@@ -137,9 +137,9 @@ def test_truncated_manifest_is_one_error_line_or_nothing():
 
 
 def test_a_slow_reader_is_abandoned(monkeypatch):
-    from dataset import provenance
+    from dataset import content_credentials
 
-    monkeypatch.setattr(provenance, "_c2pa_store", lambda data, mime: time.sleep(3))
+    monkeypatch.setattr(content_credentials, "_read_store", lambda data, mime: time.sleep(3))
     start = time.perf_counter()
     found = read_provenance(with_c2pa(make_image(60, 40)), c2pa_timeout=0.2)
     assert time.perf_counter() - start < 2
