@@ -1,7 +1,9 @@
 """The Streamlit app: `streamlit run app/main.py` (or `make app`).
 
-Two pages: check pictures (upload or URL) and the model card. Settings come from
-params.yaml (`app`) and the environment (see app/logic.py).
+Two pages in Streamlit's own multipage layout (st.navigation, one file per page in
+app/pages/): check pictures, and the model card. The model starts loading in the
+background as the first thing each page does (app/loader.py), so the page is usable at
+once.
 """
 
 import sys
@@ -18,7 +20,7 @@ if ROOT not in sys.path:
 # the page icons are Material (bundled with Streamlit; emoji need a font a system may lack).
 st.set_page_config(page_title="Real or AI-generated?", page_icon="🔎", layout="wide")
 pages = [
-    st.Page("page_check.py", title="Check pictures", icon=":material/search:", default=True),
-    st.Page("page_model.py", title="The model", icon=":material/analytics:", url_path="model"),
+    st.Page("pages/check.py", title="Check pictures", icon=":material/search:", default=True),
+    st.Page("pages/model.py", title="The model", icon=":material/analytics:", url_path="model"),
 ]
 st.navigation(pages).run()

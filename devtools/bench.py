@@ -452,18 +452,30 @@ def _shares(rows: list[dict], n: int = 3) -> str:
 
 
 def bench_app(repeats: int = 3) -> dict:
-    """Seconds from `streamlit run` to the first verdict in headless Chromium."""
+    """Seconds from `streamlit run` to a usable page (the upload box there) and to the
+    first verdict, in headless Chromium, on the published model; medians of `repeats`
+    cold launches. The issue's target: first verdict within 5 s."""
     from model.serve import default_model_dir
 
-    if not (default_model_dir() / "model.keras").is_file():
+    if not (default_model_dir() / "model_card.json").is_file():
         raise Skipped(f"no published model in {default_model_dir()}")
     from scraper.browser import start_browser
 
-    times = [_app_once(start_browser) for _ in range(repeats)]
-    return {"seconds_to_first_verdict": round(statistics.median(times), 2), "repeats": repeats}
+    load_before = os.getloadavg()[0]
+    runs = [_app_once(start_browser) for _ in range(repeats)]
+    return {
+        "seconds_to_usable_page": round(statistics.median(r[0] for r in runs), 2),
+        "seconds_to_first_verdict": round(statistics.median(r[1] for r in runs), 2),
+        # the app process's own CPU time to the first verdict: what other jobs cannot stretch
+        "app_cpu_seconds_to_first_verdict": round(statistics.median(r[2] for r in runs), 2),
+        "target_first_verdict_seconds": 5.0,
+        "repeats": repeats,
+        # on a shared machine, other jobs' load says how far these figures are inflated
+        "load_average_1min": round(max(load_before, os.getloadavg()[0]), 1),
+    }
 
 
-def _app_once(start_browser) -> float:
+def _app_once(start_browser) -> tuple[float, float, float]:
     import io
 
     import numpy as np
@@ -478,10 +490,13 @@ def _app_once(start_browser) -> float:
         return _seconds_to_verdict(start_browser, picture, free_port())
 
 
-def _seconds_to_verdict(start_browser, picture: Path, port: int) -> float:
+def _seconds_to_verdict(start_browser, picture: Path, port: int) -> tuple[float, float, float]:
+    """(launch -> upload box on the page, launch -> first verdict, the app's CPU seconds
+    by then). The browser is started before the clock: a visitor's is already open."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
+    driver = start_browser()
     start = time.perf_counter()
     app = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.headless", "true",
@@ -489,22 +504,33 @@ def _seconds_to_verdict(start_browser, picture: Path, port: int) -> float:
          "--browser.gatherUsageStats", "false"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    driver = start_browser()
     try:
         wait_for_port(port, 60)
         driver.get(f"http://127.0.0.1:{port}")
-        upload = WebDriverWait(driver, 120).until(
+        upload = WebDriverWait(driver, 120, poll_frequency=0.05).until(
             lambda d: d.find_elements(By.CSS_SELECTOR, "input[type=file]")
         )[0]
+        usable = time.perf_counter() - start
         upload.send_keys(str(picture))
-        WebDriverWait(driver, 120).until(
+        WebDriverWait(driver, 120, poll_frequency=0.05).until(
             lambda d: "p_real = " in d.find_element(By.TAG_NAME, "body").text
         )
-        return time.perf_counter() - start
+        verdict = time.perf_counter() - start
+        return usable, verdict, _cpu_seconds(app.pid)
     finally:
         driver.quit()
-        app.terminate()
-        app.wait(10)
+        app.terminate()  # the app lets a TensorFlow import under way finish first
+        try:
+            app.wait(60)
+        except subprocess.TimeoutExpired:
+            app.kill()
+            app.wait()
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # --- dvc repro with nothing changed ---

@@ -7,6 +7,11 @@ image extensions). One line per picture: path, p_real, label, milliseconds. A ba
 file prints one error line (stderr; an error row with --json/--csv) and the rest go
 on. Exit code 0 if every picture was classified, 1 if any failed, 2 if the model
 cannot be loaded. Pictures are decoded one by one and sent to the model in batches.
+
+Each row also says which view judged the picture (whole: CIFAKE-sized, patch: a web
+picture) and what the file itself says about its origin (dataset/provenance.py:
+Content Credentials, IPTC source type, generator settings, camera EXIF), read from the
+original bytes and kept apart from the pixel verdict.
 """
 
 from __future__ import annotations
@@ -16,15 +21,17 @@ import csv
 import json
 import os
 import sys
-import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from dataset.imaging import MAX_BYTES, ImageError, load_image
+from dataset.imaging import MAX_BYTES, ImageError
+from dataset.provenance import FIELDS as PROVENANCE_FIELDS
+from dataset.provenance import MISSING, read_provenance
 
 EXTENSIONS = {".jpg", ".jpeg", ".jfif", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
-FIELDS = ("path", "p_real", "label", "verdict", "milliseconds", "error")
+VERDICT_FIELDS = ("p_real", "label", "verdict", "view", "kind", "calibrated", "milliseconds")
+FIELDS = ("path", *VERDICT_FIELDS, *PROVENANCE_FIELDS, "error")
 BATCH = 256
 
 
@@ -34,7 +41,11 @@ class Row:
     p_real: float | None = None
     label: str | None = None
     verdict: str | None = None
+    view: str | None = None
+    kind: str | None = None
+    calibrated: bool | None = None
     milliseconds: float | None = None
+    provenance: dict | None = None
     error: str | None = None
 
 
@@ -56,32 +67,27 @@ def find_images(paths: Iterable[str]) -> Iterator[tuple[str, str | None]]:
             yield given, "no such file or folder"
 
 
-def read_pixels(path: str, size: int, max_bytes: int = MAX_BYTES):
-    """The model's pixels of one file; ImageError or OSError with a one-line reason."""
-    # Check the size before reading, so a huge file is never pulled into memory.
+def read_bytes(path: str, max_bytes: int = MAX_BYTES) -> bytes:
+    """A file's bytes; ImageError (one line) if larger than max_bytes, checked before reading."""
     length = os.path.getsize(path)
     if length > max_bytes:
         raise ImageError(f"file too large ({length:,} bytes > {max_bytes:,})")
     with open(path, "rb") as f:
-        return load_image(f.read(), size, max_bytes=max_bytes)
+        return f.read()
 
 
 def classify(predictor, paths: Iterable[str], batch_size: int = BATCH) -> Iterator[Row]:
     """Rows in input order; a picture's milliseconds = its decoding + its share of the batch."""
-    import numpy as np
-
-    pending: list[tuple[Row, np.ndarray, float]] = []
+    pending: list[tuple[Row, object]] = []
 
     def flush():
         if not pending:
             return
-        start = time.perf_counter()
-        p_real = predictor.predict_pixels(np.stack([pixels for _, pixels, _ in pending]))
-        share = (time.perf_counter() - start) * 1000 / len(pending)
-        for (row, _, decode_ms), p in zip(pending, p_real, strict=True):
-            done = predictor.prediction(float(p), decode_ms + share)
-            row.p_real, row.label, row.verdict = done.p_real, done.label, done.verdict
-            row.milliseconds = done.milliseconds
+        done = predictor.score([prepared for _, prepared in pending])
+        for (row, _), p in zip(pending, done, strict=True):
+            row.p_real, row.label, row.verdict = p.p_real, p.label, p.verdict
+            row.view, row.kind, row.calibrated = p.view, p.kind, p.calibrated
+            row.milliseconds = p.milliseconds
         pending.clear()
 
     queue: list[Row] = []  # rows waiting for their batch, to keep the output in order
@@ -89,15 +95,17 @@ def classify(predictor, paths: Iterable[str], batch_size: int = BATCH) -> Iterat
         row = Row(path, error=problem)
         queue.append(row)
         if problem is None:
-            start = time.perf_counter()
             try:
-                pixels = read_pixels(path, predictor.size)
+                data = read_bytes(path)
+                # From the original bytes, before decoding: nothing is stripped yet.
+                row.provenance = read_provenance(data).fields()
+                prepared = predictor.prepare(data)
             except ImageError as e:
                 row.error = str(e)
             except OSError as e:
                 row.error = f"cannot read ({e.strerror or type(e).__name__})"
             else:
-                pending.append((row, pixels, (time.perf_counter() - start) * 1000))
+                pending.append((row, prepared))
         if len(pending) >= batch_size:
             flush()
             yield from queue
@@ -117,10 +125,12 @@ class TextOutput:
         if row.error:
             print(f"{row.path}: error: {row.error}", file=self.err, flush=True)
         else:
-            print(
-                f"{row.path}\t{row.p_real:.4f}\t{row.label}\t{row.milliseconds:.1f} ms",
-                file=self.out,
+            line = (
+                f"{row.path}\t{row.p_real:.4f}\t{row.label}\t{row.milliseconds:.1f} ms\t{row.view}"
             )
+            if row.provenance and row.provenance["provenance"] != MISSING:
+                line += f"\t{row.provenance['provenance']}"
+            print(line, file=self.out)
 
     def close(self):
         pass
@@ -154,7 +164,9 @@ class JsonOutput:
 
 
 def _rounded(row: Row) -> dict:
-    values = dict(row.__dict__)
+    values = {k: v for k, v in row.__dict__.items() if k != "provenance"}
+    values = {**values, **dict.fromkeys(PROVENANCE_FIELDS), **(row.provenance or {})}
+    values = {k: values[k] for k in FIELDS}
     if row.p_real is not None:
         values["p_real"] = round(row.p_real, 6)
         values["milliseconds"] = round(row.milliseconds, 3)
@@ -222,6 +234,7 @@ def _import_serve():
         with open(os.devnull, "w") as devnull:
             os.dup2(devnull.fileno(), 2)
             import model.serve as serve
+            import model.serve_keras  # noqa: F401 - TensorFlow, which the command's engine uses
     finally:
         os.dup2(saved, 2)
         os.close(saved)

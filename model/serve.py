@@ -1,41 +1,42 @@
-"""Serve the published model: bytes or pixels in, calibrated p_real out, fast.
+"""Serve the published model: bytes in, calibrated p_real out, fast and thread-safe.
 
-`Predictor.load(folder)` reads `model.keras` and `model_card.json` (written by the
-publish stage) and checks the contract this module relies on. Predictions go
-through a `tf.function` with a fixed input signature: one trace serves every batch
-size, and a call costs about a millisecond, where `model.predict` costs ~90 ms of
-per-call set-up. Pixels always come from `dataset.imaging.load_image`, the same
-function training saw.
+`Predictor.load(folder)` reads the card and the view models through model/published.py
+(the contract's one owner). A picture is decoded once, routed by its longer side, and
+judged by one view:
+- whole: the picture resized to S x S (dataset.imaging's rule), one model call;
+- patch: rescaled to a longer side, grid x grid S x S patches (dataset.views), one
+  batched model call, the mean of the patch logits; each patch's p_real is the heat map.
+Model calls go through a `tf.function` with a fixed input signature: one trace serves
+every batch size, and a call costs about a millisecond (model.predict ~90 ms).
 
-
+TensorFlow is imported only when a Keras engine is built: `Predictor.load(...,
+engine="numpy")` runs the views with model/numpy_net.py instead (no Grad-CAM), which
+is how the app gives its first verdicts while TensorFlow is still importing.
 """
 
 from __future__ import annotations
 
 import io
-import json
-import math
 import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
+from dataset.imaging import decode_image, resize_image
+from dataset.views import PATCH, WHOLE, grid_patches, rescale_longer
+from model import published
+from model.engines import RELIABILITY_KEYS, View, keras_engine, numpy_engine  # noqa: F401
+from model.errors import ModelError
+from model.published import BUILD_HINT, CARD_FILE, MODEL_FILE, shown, sigmoid  # noqa: F401
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-from dataset.imaging import load_image  # noqa: E402
-from model.errors import ModelError  # noqa: E402
+ENGINES = ("keras", "numpy")
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL_DIR_ENV = "REALORAI_MODEL_DIR"
-MODEL_FILE = "model.keras"
-CARD_FILE = "model_card.json"
-BUILD_HINT = "build it with `make pipeline-offline` (or `dvc repro`)"
 DEFAULT_BAND = 0.2  # params.yaml app.uncertain_band
-CHUNK = 1024  # images per model call: bounds memory for large batches
 VERDICTS = ("real", "ai", "uncertain")
 
 
@@ -46,40 +47,57 @@ def default_model_dir() -> Path:
 
 @dataclass(frozen=True)
 class Prediction:
-    p_real: float  # calibrated probability that the picture is a real photograph
-    label: str  # "real" or "ai": p_real against the card's threshold
+    p_real: float  # p_real as judged (sigmoid(logit / T)); shown rounded to DECIMALS
+    label: str  # "real" or "ai": the shown p_real against the view's threshold
     verdict: str  # label, or "uncertain" inside the band around the threshold
     milliseconds: float  # decode + resize + model
-    pixels: np.ndarray | None = field(default=None, repr=False, compare=False)  # what it saw
+    view: str = WHOLE  # "whole" or "patch": which model judged it
+    kind: str = ""  # what kind of picture that view is for, e.g. "web picture"
+    reliability: dict = field(default_factory=dict, compare=False)  # the view's test figures
+    calibrated: bool = False  # calibration measured on this kind of picture
+    patch_p_real: np.ndarray | None = field(default=None, repr=False, compare=False)
+    pixels: np.ndarray | None = field(default=None, repr=False, compare=False)  # whole view
+
+    @property
+    def shown(self) -> float:
+        return shown(self.p_real)
+
+
+@dataclass
+class Prepared:
+    """One decoded picture, routed, as its view's model input (N, S, S, C)."""
+
+    view: str
+    inputs: np.ndarray
+    pixels: np.ndarray | None  # the whole view's uint8 pixels (for Grad-CAM)
+    seconds: float  # decoding and resizing
+    made_for: str = ""  # the view made for this picture's size (absent from one-view cards)
 
 
 class Predictor:
-    """A loaded model with its card; thread-safe for prediction (Streamlit sessions share one)."""
+    """The published views with their card; thread-safe (Streamlit sessions share one)."""
 
-    def __init__(self, model: keras.Model, card: dict, *, uncertain_band: float = DEFAULT_BAND):
-        _check_model(model)
-        self.model = model
-        self.card = card
-        self.size = int(model.input_shape[1])
-        self.channels = int(model.input_shape[-1])
-        self.ela = self.channels == 6
-        _check_card(card, self.size, self.ela)
-        self.temperature = float(card.get("temperature", 1.0))
-        self.threshold = float(card.get("threshold", 0.5))
+    def __init__(self, card: dict, engines: dict, *, uncertain_band: float = DEFAULT_BAND):
+        self.card = published.check_card(card)
+        missing = sorted(set(self.card["views"]) - set(engines))
+        if missing:
+            raise ModelError(f"no model given for the {missing[0]} view")
+        self.views = {
+            name: View(name, spec, engines[name]) for name, spec in self.card["views"].items()
+        }
         if not 0.0 <= uncertain_band <= 1.0:
             raise ModelError(f"uncertain_band must be between 0 and 1, got {uncertain_band}")
         self.band = float(uncertain_band)
-
-        logit = _logit_tensor(model)
-        conv = model.get_layer("last_conv").output
-        # Keras functional models cast inputs themselves, but cast to the declared dtype
-        # so a uint8-input model and a float32-input model both get what they expect.
-        self._input_dtype = tf.as_dtype(model.inputs[0].dtype)
-        self._logit_model = keras.Model(model.inputs, logit)
-        self._cam_model = keras.Model(model.inputs, [conv, logit])
-        spec = tf.TensorSpec([None, self.size, self.size, self.channels], tf.uint8)
-        self._logits = tf.function(self._logits_graph, input_signature=[spec])
-        self._cam = tf.function(self._cam_graph, input_signature=[spec])
+        self.whole = self.views.get(WHOLE)
+        main = self.whole or self.views[PATCH]
+        # The whole view's figures, kept for callers that batch S x S pixels themselves.
+        self.model, self.size, self.channels = main.model, main.size, main.channels
+        self.ela = main.ela
+        self.temperature, self.threshold = main.temperature, main.threshold
+        self._decode_side = max(
+            [v.size for v in self.views.values()]
+            + [v.spec["longer_side"] for v in self.views.values() if v.name == PATCH]
+        )
 
     # --- loading ---
 
@@ -90,104 +108,159 @@ class Predictor:
         *,
         uncertain_band: float | None = None,
         warm_up: bool = True,
+        engine: str = "keras",
     ) -> Predictor:
         """Load `model_dir` (default: default_model_dir()); one-line ModelError if unusable.
 
         uncertain_band None reads params.yaml app.uncertain_band. warm_up traces the
-        prediction function now, so the first real request does not pay ~1 s for it.
+        model calls now, so the first real request does not pay ~1 s for them. engine
+        "numpy" avoids importing TensorFlow where model/numpy_net.py can run a view.
         """
+        if engine not in ENGINES:
+            raise ModelError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
         folder = Path(model_dir) if model_dir is not None else default_model_dir()
         if uncertain_band is None:
             uncertain_band = _band_from_params()
         if not folder.is_dir():
             raise ModelError(f"no model folder at {folder}; {BUILD_HINT}")
-        card = read_card(folder)
-        model = _read_model(folder / MODEL_FILE)
-        predictor = cls(model, card, uncertain_band=uncertain_band)
+        card = published.read_card(folder)
+        make = numpy_engine if engine == "numpy" else keras_engine
+        engines = {name: make(folder, name, spec) for name, spec in card["views"].items()}
+        predictor = cls(card, engines, uncertain_band=uncertain_band)
         if warm_up:
             predictor.warm_up()
         return predictor
 
     def warm_up(self, gradcam: bool = False) -> None:
-        """Trace the model call and load the decoders: the first visitor waits for neither."""
+        """Trace each view's call and load the decoders: the first visitor waits for neither."""
         from PIL import Image
 
-        # Shrinking and enlarging both: OpenCV sets up each interpolation on first use.
-        for side, fmt in ((4 * self.size, "JPEG"), (self.size // 2, "PNG")):
+        # A small and a large picture (both views), shrinking and enlarging.
+        for side, fmt in ((4 * self._decode_side, "JPEG"), (max(8, self.size // 2), "PNG")):
             buffer = io.BytesIO()
             Image.new("RGB", (side, side)).save(buffer, fmt)
             self.predict_bytes(buffer.getvalue())
-        if gradcam:
+        for view in self.views.values():
+            view.logits(np.zeros((1, view.size, view.size, view.channels), np.uint8))
+        if gradcam and self.has_gradcam:
             self.gradcam(np.zeros((self.size, self.size, 3), np.uint8))
 
     # --- prediction ---
 
-    def predict_pixels(self, batch: np.ndarray) -> np.ndarray:
-        """(N, S, S, 3) uint8 RGB from load_image -> (N,) calibrated p_real, float64."""
-        batch = self._check_pixels(batch)
-        if not len(batch):
-            return np.zeros(0)
-        logits = np.concatenate(
-            [
-                self._logits(tf.constant(self.model_input(batch[i : i + CHUNK]))).numpy()
-                for i in range(0, len(batch), CHUNK)
-            ]
-        )
-        return sigmoid(logits.reshape(-1).astype(np.float64) / self.temperature)
+    def prepare(self, data: bytes, **limits) -> Prepared:
+        """Decode, route and cut one picture; ImageError (one line) if not a usable picture.
 
-    def predict_bytes(self, data: bytes, **limits) -> Prediction:
-        """Image bytes -> Prediction; ImageError (one line) if they are not a usable picture.
-
-        `limits` go to load_image (max_bytes, max_pixels).
+        `limits` go to the decoder (max_bytes, max_pixels).
         """
         start = time.perf_counter()
-        pixels = load_image(data, self.size, **limits)
-        p_real = float(self.predict_pixels(pixels[None])[0])
+        # JPEG may decode at a reduced scale that keeps both sides >= the largest side a
+        # view needs: a picture larger than whole_max_side stays larger, so routing holds.
+        rgb = decode_image(data, shrink_to=self._decode_side, **limits)
+        name = published.route(rgb.shape[0], rgb.shape[1], self.card)
+        made_for = published.kind_of(rgb.shape[0], rgb.shape[1], self.card)
+        view = self.views[name]
+        if name == WHOLE:
+            pixels = resize_image(rgb, view.size)
+            inputs = self.model_input(pixels[None])
+        else:
+            scaled = rescale_longer(rgb, view.spec["longer_side"], min_side=view.size)
+            pixels, inputs = None, grid_patches(scaled, view.size, view.spec["grid"])
+        return Prepared(name, inputs, pixels, time.perf_counter() - start, made_for)
+
+    def score(self, items: list[Prepared]) -> list[Prediction]:
+        """Predictions for prepared pictures: one batched model call per view."""
+        out: list[Prediction | None] = [None] * len(items)
+        for name, view in self.views.items():
+            mine = [i for i, item in enumerate(items) if item.view == name]
+            if not mine:
+                continue
+            start = time.perf_counter()
+            logits = view.logits(np.concatenate([items[i].inputs for i in mine]))
+            share = (time.perf_counter() - start) / len(mine)
+            offset = 0
+            for i in mine:
+                n = len(items[i].inputs)
+                part = logits[offset : offset + n]
+                offset += n
+                patches = None
+                if name == PATCH:
+                    grid = view.spec["grid"]
+                    patches = view.p_real(part).reshape(grid, grid)
+                    part = part.mean(keepdims=True)  # aggregate "mean_logit"
+                p_real = float(view.p_real(part)[0])
+                ms = (items[i].seconds + share) * 1000
+                out[i] = self.prediction(
+                    p_real, ms, view=name, pixels=items[i].pixels, patch_p_real=patches,
+                    made_for=items[i].made_for,
+                )  # fmt: skip
+        return out
+
+    def predict_bytes(self, data: bytes, **limits) -> Prediction:
+        """Image bytes -> Prediction; ImageError (one line) if they are not a usable picture."""
+        start = time.perf_counter()
+        prediction = self.score([self.prepare(data, **limits)])[0]
         milliseconds = (time.perf_counter() - start) * 1000
-        return self.prediction(p_real, milliseconds, pixels)
+        return _replace(prediction, milliseconds=milliseconds)
 
-    def prediction(self, p_real: float, milliseconds: float, pixels=None) -> Prediction:
-        label, verdict = self.classify(p_real)
-        return Prediction(p_real, label, verdict, milliseconds, pixels)
+    def predict_pixels(self, batch: np.ndarray) -> np.ndarray:
+        """(N, S, S, 3) uint8 pictures already at the whole view's size -> (N,) p_real."""
+        view = self.whole or self.views[PATCH]
+        batch = self._check_pixels(batch)
+        return view.p_real(view.logits(self.model_input(batch)))
 
-    def classify(self, p_real: float) -> tuple[str, str]:
-        """(label, verdict): the band is centred on the threshold (0.5 unless the card says)."""
-        label = "real" if p_real >= self.threshold else "ai"
-        uncertain = abs(p_real - self.threshold) < self.band / 2
+    def prediction(
+        self, p_real: float, milliseconds: float, *, view: str | None = None, pixels=None,
+        patch_p_real=None, made_for: str = "",
+    ) -> Prediction:  # fmt: skip
+        """The verdict with the figures of the view that judged it, when that view was
+        made (and measured) for this kind of picture; a one-view card judging the other
+        kind says so: no figures, not calibrated."""
+        name = view or (WHOLE if self.whole else PATCH)
+        v = self.views[name]
+        label, verdict = self.classify(p_real, view=name)
+        if made_for and made_for != name:
+            kind, reliability, calibrated = published.DEFAULT_KINDS[made_for], {}, False
+        else:
+            kind, reliability, calibrated = v.spec["kind"], v.reliability, v.calibrated
+        return Prediction(
+            p_real, label, verdict, milliseconds, view=name, kind=kind,
+            reliability=reliability, calibrated=calibrated, patch_p_real=patch_p_real,
+            pixels=pixels,
+        )  # fmt: skip
+
+    def classify(self, p_real: float, view: str | None = None) -> tuple[str, str]:
+        """(label, verdict) from p_real as shown (three decimals): a p_real of 0.3996 is
+        shown 0.400, and so is inside a 0.40-0.60 band. The band is centred on the view's
+        threshold and includes its edges."""
+        threshold = self.views[view].threshold if view else self.threshold
+        value = shown(p_real)
+        label = "real" if value >= threshold else "ai"
+        uncertain = abs(value - threshold) <= self.band / 2 + 1e-9
         return label, "uncertain" if uncertain else label
 
+    def band_edges(self, view: str | None = None) -> tuple[float, float]:
+        threshold = self.views[view].threshold if view else self.threshold
+        return max(0.0, threshold - self.band / 2), min(1.0, threshold + self.band / 2)
+
+    @property
+    def has_gradcam(self) -> bool:
+        return self.whole is not None and hasattr(self.whole.engine, "gradcam")
+
     def gradcam(self, pixels: np.ndarray) -> np.ndarray:
-        """Grad-CAM on `last_conv` for one (S, S, 3) picture -> (S, S) float32 in 0..1.
+        """Grad-CAM on `last_conv` for one whole-view (S, S, 3) picture -> (S, S) in 0..1.
 
         It shows where the evidence for the predicted label lies: the gradient of the
         logit when the model says real, of minus the logit when it says ai.
         """
+        if not self.has_gradcam:
+            raise ModelError("Grad-CAM needs the whole view run by Keras (engine='keras')")
         pixels = self._check_pixels(pixels)
         if len(pixels) != 1:
             raise ModelError(f"gradcam takes one picture, got {len(pixels)}")
-        heat = self._cam(tf.constant(self.model_input(pixels))).numpy()[0]
+        heat = self.whole.engine.gradcam(self.model_input(pixels))[0]
         return np.clip(heat, 0.0, 1.0).astype(np.float32)
 
     # --- internals ---
-
-    def _logits_graph(self, x):
-        return self._logit_model(tf.cast(x, self._input_dtype), training=False)
-
-    def _cam_graph(self, x):
-        x = tf.cast(x, self._input_dtype)
-        with tf.GradientTape() as tape:
-            conv, logit = self._cam_model(x, training=False)
-            tape.watch(conv)
-            # calibrated p >= threshold  <=>  logit >= T * logit(threshold), T > 0
-            cut = self.temperature * math.log(self.threshold / (1.0 - self.threshold))
-            score = tf.where(logit >= cut, logit, -logit)
-        grads = tape.gradient(score, conv)
-        weights = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)
-        cam = tf.nn.relu(tf.reduce_sum(weights * conv, axis=-1, keepdims=True))
-        cam = tf.image.resize(cam, (self.size, self.size), method="bilinear")[..., 0]
-        peak = tf.reduce_max(cam, axis=(1, 2), keepdims=True)
-        # An all-zero map (no positive evidence) stays zero rather than dividing by 0.
-        return tf.math.divide_no_nan(cam, peak)
 
     def _check_pixels(self, batch) -> np.ndarray:
         batch = np.asarray(batch)
@@ -202,7 +275,7 @@ class Predictor:
         return batch
 
     def model_input(self, batch: np.ndarray) -> np.ndarray:
-        """What the network takes for checked uint8 pixels: the same, or with ELA channels."""
+        """What the whole view's network takes: the pixels, or with ELA channels."""
         if not self.ela:
             return batch
         from model.ela import add_ela  # only ELA models need it (and its JPEG round trip)
@@ -210,73 +283,18 @@ class Predictor:
         return add_ela(batch)
 
 
-def sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-np.clip(z, -500, 500)))
+def read_card(folder: Path | str) -> dict:
+    """The checked card (model/published.py)."""
+    return published.read_card(folder)
 
 
-def read_card(folder: Path) -> dict:
-    path = Path(folder) / CARD_FILE
-    if not path.is_file():
-        raise ModelError(f"{path} not found; {BUILD_HINT}")
-    try:
-        card = json.loads(path.read_text())
-    except (OSError, ValueError) as e:
-        raise ModelError(f"{path} is not readable JSON ({_first_line(e)})") from None
-    if not isinstance(card, dict):
-        raise ModelError(f"{path} must hold a JSON object")
-    return card
+def _replace(prediction: Prediction, **changes) -> Prediction:
+    from dataclasses import replace
 
-
-def _read_model(path: Path) -> keras.Model:
-    if not path.is_file():
-        raise ModelError(f"{path} not found; {BUILD_HINT}")
-    try:
-        return keras.saving.load_model(path, compile=False)
-    except Exception as e:  # noqa: BLE001 - zip, h5, JSON and Keras errors all mean "unreadable"
-        raise ModelError(f"cannot load {path} ({_first_line(e)})") from None
-
-
-def _check_model(model) -> None:
-    shape = tuple(model.input_shape)
-    if len(shape) != 4 or shape[1] != shape[2] or shape[3] not in (3, 6):
-        raise ModelError(f"model input must be (S, S, 3) or (S, S, 6), got {shape[1:]}")
-    if tuple(model.output_shape[1:]) != (1,):
-        raise ModelError(f"model output must be (N, 1), got {model.output_shape}")
-    if "last_conv" not in {layer.name for layer in model.layers}:
-        raise ModelError("model has no layer named 'last_conv' (Grad-CAM reads it)")
-
-
-def _check_card(card: dict, size: int, ela: bool) -> None:
-    if card.get("image_size", size) != size:
-        raise ModelError(f"model card says image_size {card['image_size']}, the model takes {size}")
-    wanted = "rgb+ela" if ela else "rgb"
-    if card.get("input", wanted) != wanted:
-        raise ModelError(f"model card says input {card['input']!r}, the model takes {wanted!r}")
-    temperature = card.get("temperature", 1.0)
-    if not isinstance(temperature, (int, float)) or not 0 < temperature < math.inf:
-        raise ModelError(f"model card temperature must be a positive number, got {temperature!r}")
-    threshold = card.get("threshold", 0.5)
-    if not isinstance(threshold, (int, float)) or not 0 < threshold < 1:
-        raise ModelError(f"model card threshold must be between 0 and 1, got {threshold!r}")
-
-
-def _logit_tensor(model):
-    """The layer `logit` (before the sigmoid); else the logit recovered from p_real."""
-    try:
-        return model.get_layer("logit").output
-    except ValueError:
-        # Older or hand-made models: invert the sigmoid (loses precision only when
-        # p is within 1e-7 of 0 or 1, where the verdict is not in doubt anyway).
-        p = keras.ops.clip(model.output, 1e-7, 1 - 1e-7)
-        return keras.ops.log(p) - keras.ops.log1p(-p)
+    return replace(prediction, **changes)
 
 
 def _band_from_params() -> float:
     from settings import params
 
     return params.load("app", ROOT / "params.yaml").uncertain_band
-
-
-def _first_line(error: Exception) -> str:
-    text = str(error).strip().splitlines()
-    return (text[0] if text else type(error).__name__)[:160]

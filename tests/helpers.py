@@ -1,5 +1,7 @@
 """Helpers shared by the test modules: pictures made in memory, a tiny published
-model with the real model's contract, and a tiny project the stage tests run in.
+two-view model with the real model's contract (model/published.py), pictures carrying
+provenance metadata (a C2PA manifest signed with a throwaway CA, PNG text, XMP, EXIF),
+and a tiny project the stage tests run in.
 
 Nothing here needs ../shared (a user's clone has none). The scraper helpers run
 `scraper.collect` against the Google Images stand-in.
@@ -65,34 +67,40 @@ def tiny_model(*, logit_layer: bool = True) -> keras.Model:
     return model
 
 
-def tiny_card(**changes) -> dict:
-    card = {
-        "name": "realorai-tiny",
-        "architecture": "tiny: 1x1 conv on brightness (tests only)",
-        "parameters": 6,
+WHOLE_METRICS = {
+    "n": 400,
+    "accuracy": 0.931,
+    "accuracy_ci": [0.905, 0.952],
+    "roc_auc": 0.975,
+    "roc_auc_ci": [0.962, 0.986],
+    "average_precision": 0.97,
+    "precision": {"ai": 0.92, "real": 0.94},
+    "recall": {"ai": 0.94, "real": 0.92},
+    "f1": {"ai": 0.93, "real": 0.93},
+    "ece_before": 0.041,
+    "ece_after": 0.012,
+}
+PATCH_METRICS = {
+    "n": 129,
+    "accuracy": 0.71,
+    "accuracy_ci": [0.63, 0.79],
+    "roc_auc": 0.78,
+    "roc_auc_ci": [0.70, 0.86],
+    "ece_after": 0.05,
+    "held_out_groups": ["animals"],
+    "per_group": {"animals": {"n": 40, "roc_auc": 0.81, "roc_auc_ci": [0.67, 0.93]}},
+}
+
+
+def whole_view(**changes) -> dict:
+    view = {
+        "file": "model.keras",
         "image_size": SIZE,
-        "input": "rgb",
-        "threshold": 0.5,
         "temperature": 2.0,
-        "preprocessing": "dataset.imaging.load_image",
-        "labels": {"0": "ai", "1": "real"},
-        "data": {
-            "counts": {
-                "train": {"cifake": {"ai": 900, "real": 880}, "scraped": {"ai": 40, "real": 60}},
-                "test": {"cifake": {"ai": 200, "real": 200}},
-            }
-        },
-        "metrics": {
-            "accuracy": 0.931,
-            "roc_auc": 0.975,
-            "average_precision": 0.97,
-            "precision": {"ai": 0.92, "real": 0.94},
-            "recall": {"ai": 0.94, "real": 0.92},
-            "f1": {"ai": 0.93, "real": 0.93},
-            "ece_before": 0.041,
-            "ece_after": 0.012,
-            "per_source": {"cifake": {"n": 400, "accuracy": 0.94, "roc_auc": 0.98}},
-        },
+        "threshold": 0.5,
+        "calibrated_on": "cifake",
+        "kind": "CIFAKE-sized picture",
+        "metrics": dict(WHOLE_METRICS),
         "confusion_matrix": {"labels": ["ai", "real"], "matrix": [[188, 12], [16, 184]]},
         "roc": {"fpr": [0.0, 0.02, 0.1, 0.3, 1.0], "tpr": [0.0, 0.6, 0.9, 0.97, 1.0]},
         "robustness": [
@@ -106,7 +114,53 @@ def tiny_card(**changes) -> dict:
                 {"confidence": 0.95, "accuracy": 0.96, "count": 320},
             ]
         },
+        "per_source": {"cifake": {"n": 400, "accuracy": 0.94, "roc_auc": 0.98}},
         "training": {"epochs_run": 3, "seconds": 12.5, "images_per_second": 900.0},
+    }
+    view.update(changes)
+    return view
+
+
+def patch_view(**changes) -> dict:
+    view = {
+        "file": "patch.keras",
+        "image_size": SIZE,
+        "longer_side": 128,
+        "grid": 6,
+        "aggregate": "mean_logit",
+        "temperature": 2.0,
+        "threshold": 0.5,
+        "calibrated_on": None,
+        "kind": "web picture",
+        "metrics": dict(PATCH_METRICS),
+        "container_baseline": {
+            "held_out": {"n": 40, "roc_auc": 0.66, "roc_auc_ci": [0.57, 0.75]},
+            "all": {"n": 129, "roc_auc": 0.62, "roc_auc_ci": [0.55, 0.69]},
+        },
+    }
+    view.update(changes)
+    return view
+
+
+def tiny_card(*, views: dict | None = None, **changes) -> dict:
+    """The two-view card (model/published.py's schema) of the tiny models."""
+    card = {
+        "name": "realorai-tiny",
+        "architecture": "tiny: 1x1 conv on brightness (tests only)",
+        "parameters": 6,
+        "labels": {"0": "ai", "1": "real"},
+        "routing": {
+            "whole_max_side": 64,
+            "rule": "pictures up to 64 px on their longer side are judged whole, larger ones "
+            "by patches",
+        },
+        "views": views if views is not None else {"whole": whole_view(), "patch": patch_view()},
+        "data": {
+            "counts": {
+                "train": {"cifake": {"ai": 900, "real": 880}, "scraped": {"ai": 40, "real": 60}},
+                "test": {"cifake": {"ai": 200, "real": 200}},
+            }
+        },
         "revision": "0123456789abcdef",
         "created": "2025-01-01T00:00:00+00:00",
         "min_accuracy": 0.9,
@@ -116,9 +170,14 @@ def tiny_card(**changes) -> dict:
 
 
 def publish_tiny(folder: Path, *, card: dict | None = None, logit_layer: bool = True) -> Path:
+    """A published folder: the card, a model file per view (the same tiny model)."""
     folder.mkdir(parents=True, exist_ok=True)
-    tiny_model(logit_layer=logit_layer).save(folder / "model.keras")
-    (folder / "model_card.json").write_text(json.dumps(card or tiny_card()))
+    card = card or tiny_card()
+    model = tiny_model(logit_layer=logit_layer)
+    views = card.get("views") or {"whole": {"file": "model.keras"}}
+    for view in views.values():
+        model.save(folder / view.get("file", "model.keras"))
+    (folder / "model_card.json").write_text(json.dumps(card))
     return folder
 
 
@@ -190,6 +249,140 @@ def set_params(section: str, **values) -> None:
     params = yaml.safe_load(Path("params.yaml").read_text())
     params[section].update(values)
     Path("params.yaml").write_text(yaml.safe_dump(params))
+
+
+# --- pictures carrying provenance metadata ---
+
+IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
+
+
+def test_signer():
+    """A throwaway ES256 signer: a CA made here and a leaf it signs (c2pa refuses a
+    self-signed leaf). Nothing trusts the CA, so manifests read as Valid, not Trusted."""
+    import datetime
+
+    import c2pa
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    def name(cn):
+        return x509.Name(
+            [
+                x509.NameAttribute(NameOID.COMMON_NAME, cn),
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Realorai Test Lab"),
+            ]
+        )
+
+    def usage(*, sign: bool):
+        flags = dict.fromkeys(
+            ("content_commitment", "key_encipherment", "data_encipherment", "key_agreement",
+             "encipher_only", "decipher_only"), False,
+        )  # fmt: skip
+        return x509.KeyUsage(
+            digital_signature=sign, key_cert_sign=not sign, crl_sign=not sign, **flags
+        )
+
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+
+    def cert(subject, issuer, public, signing_key, *, ca: bool):
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(issuer)
+            .public_key(public)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+            .add_extension(usage(sign=not ca), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
+        )
+        if not ca:
+            builder = builder.add_extension(
+                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False
+            ).add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+                critical=False,
+            )
+        return builder.sign(signing_key, hashes.SHA256())
+
+    ca = cert(name("Test CA"), name("Test CA"), ca_key.public_key(), ca_key, ca=True)
+    leaf = cert(name("Test Signer"), ca.subject, key.public_key(), ca_key, ca=False)
+    pem = serialization.Encoding.PEM
+    chain = leaf.public_bytes(pem) + ca.public_bytes(pem)
+    private = key.private_bytes(
+        pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return c2pa.Signer.from_info(
+        c2pa.C2paSignerInfo(c2pa.C2paSigningAlg.ES256, chain, private, None)
+    )
+
+
+def with_c2pa(
+    data: bytes, mime: str = "image/jpeg", *, source_type: str = "trainedAlgorithmicMedia",
+    generator: str = "Test Generator",
+) -> bytes:  # fmt: skip
+    """The picture with a signed C2PA manifest: a c2pa.created action of that source type."""
+    import c2pa
+
+    manifest = {
+        "claim_generator_info": [{"name": generator, "version": "2.1"}],
+        "title": "test picture",
+        "assertions": [
+            {
+                "label": "c2pa.actions",
+                "data": {
+                    "actions": [{"action": "c2pa.created", "digitalSourceType": IPTC + source_type}]
+                },
+            }
+        ],
+    }
+    out = io.BytesIO()
+    with c2pa.Builder(manifest) as builder:
+        builder.sign(test_signer(), mime, io.BytesIO(data), out)
+    return out.getvalue()
+
+
+def png_with_text(chunks: dict[str, str], *, size=(200, 150), compressed: bool = False) -> bytes:
+    """A PNG with text chunks (zTXt when compressed), as Stable Diffusion UIs write them."""
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    for key, text in chunks.items():
+        info.add_text(key, text, zip=compressed)
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (90, 120, 160)).save(buffer, "PNG", pnginfo=info)
+    return buffer.getvalue()
+
+
+def xmp_packet(source_type: str, tool: str = "Test Painter 3") -> bytes:
+    return (
+        '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>'
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+        'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        '<rdf:Description rdf:about="" '
+        'xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/" '
+        'xmlns:xmp="http://ns.adobe.com/xap/1.0/" '
+        f'Iptc4xmpExt:DigitalSourceType="{IPTC}{source_type}" xmp:CreatorTool="{tool}"/>'
+        '</rdf:RDF></x:xmpmeta><?xpacket end="w"?>'
+    ).encode()
+
+
+def jpeg_with(*, xmp: bytes | None = None, make: str = "", model: str = "", software: str = "",
+              size=(200, 150)) -> bytes:  # fmt: skip
+    """A JPEG with an XMP packet and/or EXIF camera fields."""
+    image = Image.new("RGB", size, (120, 140, 90))
+    exif = Image.Exif()
+    for tag, value in ((0x010F, make), (0x0110, model), (0x0131, software)):
+        if value:
+            exif[tag] = value
+    buffer = io.BytesIO()
+    extra = {"xmp": xmp} if xmp else {}
+    image.save(buffer, "JPEG", exif=exif.tobytes(), **extra)
+    return buffer.getvalue()
 
 
 # --- made-up web pictures for the patch view ---

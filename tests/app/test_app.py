@@ -1,4 +1,5 @@
-"""The Streamlit app through AppTest: uploads, URLs, the batch table, the heat map, bad input.
+"""The Streamlit app through AppTest: uploads, URLs, the batch table, the heat map, bad input,
+each verdict's kind and reliability, the file's own provenance, plain words, the model page.
 
 URLs are served by a local http.server on 127.0.0.1, allowed through
 REALORAI_ALLOW_HOSTS; the guard itself (scraper/http.py) is exercised, not mocked.
@@ -14,8 +15,21 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app import logic
-from tests.helpers import ROOT, make_image, publish_tiny, solid, tiny_card
+from app import config, messages, tables
+from tests.helpers import (
+    GAIN,
+    ROOT,
+    jpeg_with,
+    make_image,
+    patch_view,
+    png_with_text,
+    publish_tiny,
+    solid,
+    tiny_card,
+    whole_view,
+    with_c2pa,
+    xmp_packet,
+)
 
 MAIN = str(ROOT / "app" / "main.py")
 HTML = b"<!DOCTYPE html><html><head><title>Not found</title></head><body>nope</body></html>"
@@ -31,6 +45,7 @@ def env(model_dir, tmp_path, monkeypatch):
     """The app pointed at the tiny model, no examples, no hosts allowed."""
     monkeypatch.setenv("REALORAI_MODEL_DIR", str(model_dir))
     monkeypatch.setenv("REALORAI_EXAMPLES_DIR", str(tmp_path / "no-examples"))
+    monkeypatch.setenv("REALORAI_REPORTS_DIR", str(tmp_path / "no-reports"))
     monkeypatch.delenv("REALORAI_ALLOW_HOSTS", raising=False)
     monkeypatch.delenv("PARAMS_OVERLAY", raising=False)
     return monkeypatch
@@ -52,6 +67,14 @@ def upload(at: AppTest, *files) -> AppTest:
 
 def errors(at: AppTest) -> list[str]:
     return [e.value for e in at.error]
+
+
+def texts(at: AppTest) -> str:
+    """Every markdown and caption line of the page, joined."""
+    return "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption])
+
+
+TECHNICAL = ("None", "Error", "bytes", "HTML", "corrupt", "truncated", "Exception", "HTTP ")
 
 
 def verdicts(at: AppTest) -> list[str]:
@@ -141,7 +164,7 @@ def test_missing_model_is_one_clear_line(env, tmp_path):
     assert "make pipeline-offline" in at.error[0].value and "dvc repro" in at.error[0].value
     assert not at.file_uploader  # nothing to check pictures with
 
-    at.switch_page("page_model.py").run()
+    at.switch_page("pages/model.py").run()
     assert not at.exception and len(at.error) == 1 and "make pipeline-offline" in at.error[0].value
 
 
@@ -154,7 +177,7 @@ def test_one_upload_gets_verdict_score_bar_time_and_meaning(env):
     bars = [p for p in at.progress if p.text.startswith("p_real = ")]
     assert len(bars) == 1 and bars[0].value >= 90
     captions = " ".join(c.value for c in at.caption)
-    assert "ms" in captions and "36×36" in captions and "cannot tell" in captions
+    assert "ms" in captions and "cannot tell" in captions
     assert len(at.image) == 1 and at.image[0].captions == ["white.png"]
     assert not at.dataframe and not errors(at)  # one picture: no table
 
@@ -172,21 +195,22 @@ def test_several_uploads_get_a_table_csv_and_progress(env):
     assert verdicts(at) == [
         "Real photograph",
         "AI-generated",
-        "Uncertain — possibly edited or a blend",
+        "Not sure",
         "Real photograph",
         verdicts(at)[4],  # a random picture: whatever it is
         "AI-generated",
     ]
     table = at.dataframe[0].value
     assert list(table["picture"]) == [name for name, _, _ in files]
-    assert table["p_real"].between(0, 1).all() and (table["milliseconds"] > 0).all()
+    assert table["p_real"].astype(float).between(0, 1).all()
+    assert (table["ms"].astype(float) > 0).all()
     assert at.download_button[0].label == "Download CSV"
     assert any(p.text.startswith("Analysed 6 picture(s)") for p in at.progress)
 
     # The CSV offered is the table: header, one row per picture.
     results = [at.session_state["analysed"][k] for k in at.session_state["analysed"]]
-    lines = logic.results_csv(results).decode().splitlines()
-    assert lines[0] == "picture,verdict,p_real,milliseconds,error" and len(lines) == 7
+    lines = tables.results_csv(results).decode().splitlines()
+    assert lines[0] == ",".join(table.columns) and len(lines) == 7
 
     # A rerun (any click) analyses nothing again: no new progress bar.
     at.toggle(key="heatmap").set_value(False).run()
@@ -203,11 +227,25 @@ def test_bad_uploads_are_one_error_line_each_and_the_rest_go_on(env):
     )
     lines = errors(at)
     assert len(lines) == 3 and all("\n" not in line for line in lines)
-    assert lines[0].startswith("fake.jpg: ") and "HTML" in lines[0]
-    assert lines[1].startswith("cut.jpg: ") and "corrupt or truncated" in lines[1]
-    assert lines[2].startswith("empty.png: ")
+    assert (
+        lines[0] == f"fake.jpg: {messages.picture_problem('an HTML page, not an image', max_mb=20)}"
+    )
+    assert "saved web page" in lines[0] and "upload the picture file itself" in lines[0]
+    assert lines[1].startswith("cut.jpg: This picture is damaged or incomplete")
+    assert lines[2] == "empty.png: This file is empty; choose another picture."
+    for line in lines:  # one plain sentence: no jargon, says what to do
+        assert line.count(". ") == 0 and line.endswith(".")
+        assert not any(word in line for word in TECHNICAL), line
     assert verdicts(at) == ["Real photograph"]
-    assert list(at.dataframe[0].value["verdict"]) == ["error", "error", "Real photograph", "error"]
+    table = at.dataframe[0].value
+    assert list(table["verdict"]) == ["Could not check"] * 2 + [
+        "Real photograph",
+        "Could not check",
+    ]
+    # Readable for people: no "None" and no empty numbers anywhere in the table.
+    assert not table.isna().any().any()
+    assert "None" not in table.astype(str).to_string()
+    assert list(table["p_real"])[0] == "—" and table["problem"][1].startswith("This picture")
     still_works(at)
 
 
@@ -216,17 +254,38 @@ def test_oversized_upload_is_refused_before_reading(env, tmp_path):
     overlay.write_text("app:\n  max_upload_mb: 0.01\n")
     env.setenv("PARAMS_OVERLAY", str(overlay))
     at = upload(start_app(), ("big.png", make_image(300, 300, fmt="PNG"), "image/png"))
-    assert len(at.error) == 1 and "big.png: file too large" in at.error[0].value
+    assert (
+        at.error[0].value
+        == "big.png: This file is larger than 0.01 MB; choose a smaller copy of the picture."
+    )
 
 
-def test_heat_map_toggle(env):
+def test_heat_map_side_by_side_with_legend_and_caption(env):
     at = upload(start_app(), ("black.png", solid(0), "image/png"))
-    plain = at.image[0].value
     at.toggle(key="heatmap").set_value(True).run()
     assert not at.exception
-    assert "Grad-CAM" in at.image[0].captions[0] and at.image[0].value != plain
+    captions = [c for image in at.image for c in image.captions]
+    assert captions == [
+        "black.png",
+        "Where the model saw signs of AI generation",
+        "Colour scale: dark = no sign, bright = strong sign of AI",
+    ]
     at.toggle(key="heatmap").set_value(False).run()
-    assert at.image[0].captions == ["black.png"]
+    assert [c for image in at.image for c in image.captions] == ["black.png"]
+
+
+def test_patch_view_heat_map_has_per_patch_scores(env):
+    picture = make_image(400, 300, fmt="PNG", seed=4)
+    at = upload(start_app(), ("web.png", picture, "image/png"))
+    at.toggle(key="heatmap").set_value(True).run()
+    assert not at.exception
+    captions = [c for image in at.image for c in image.captions]
+    assert captions[1] == "Where the model saw signs of AI generation"
+    assert captions[2] == "Colour scale: dark = looks real, bright = looks AI-generated"
+    grid = at.dataframe[0].value
+    assert grid.shape == (6, 7) and list(grid["row"])[:2] == ["row 1", "row 2"]
+    assert grid.drop(columns="row").map(lambda v: 0 <= v <= 1).all().all()
+    assert "Each square is one patch" in texts(at)
 
 
 # --- URLs ---
@@ -243,7 +302,7 @@ def test_url_allowed_host_gets_a_verdict(env, server):
     assert verdicts(at) == ["AI-generated"] and not errors(at)
     # Other clicks reuse the fetched bytes (the server is not asked again).
     at.toggle(key="heatmap").set_value(True).run()
-    assert verdicts(at) == ["AI-generated"] and "Grad-CAM" in at.image[0].captions[0]
+    assert verdicts(at) == ["AI-generated"] and "Where the model saw" in at.image[1].captions[0]
 
 
 @needs_http
@@ -266,7 +325,7 @@ def test_bad_urls_are_one_error_line_and_the_app_goes_on(env, server):
         # would get a verdict; the loop below asserts there is none.
         (f"http://localhost:{port}/to-loopback", None),
         (f"{base}/white.png", None),  # loopback, not allowed
-        (f"http://localhost:{port}/page.jpg", "HTML"),  # an HTML page called .jpg
+        (f"http://localhost:{port}/page.jpg", "Copy image address"),  # an HTML page named .jpg
         (f"http://localhost:{port}/missing.png", None),  # HTTP 404
         (dead_url().replace("127.0.0.1", "localhost"), None),  # nobody listening
         ("file:///etc/passwd", None),
@@ -278,6 +337,11 @@ def test_bad_urls_are_one_error_line_and_the_app_goes_on(env, server):
         assert len(lines) == 1, (url, lines)
         assert "\n" not in lines[0] and (needle is None or needle in lines[0]), (url, lines)
         assert not verdicts(at), url
+        # The address is inline code (text, never a link), then one plain sentence.
+        # (a page fetched but not a picture is named by its file name, like an upload)
+        address, sentence = lines[0].split(": ", 1)
+        assert address in (f"`{url}`", url.rsplit("/", 1)[-1]), lines[0]
+        assert sentence.endswith(".") and not any(w in sentence for w in TECHNICAL[:6]), lines[0]
     still_works(at)
 
 
@@ -300,52 +364,244 @@ def test_dead_url_gives_one_error_line(env):
     assert len(errors(at)) == 1 and "\n" not in errors(at)[0] and not verdicts(at)
 
 
+# --- what each verdict says (issue 17: reliability, not sure, provenance) ---
+
+
+def test_each_verdict_names_its_kind_and_that_kind_s_figures(env):
+    at = upload(
+        start_app(),
+        ("small.png", solid(255), "image/png"),
+        ("web.jpg", make_image(640, 480, seed=2), "image/jpeg"),
+    )
+    lines = texts(at)
+    assert (
+        "Judged as a **CIFAKE-sized picture**, the whole picture at once. On this kind of "
+        "picture the model was right on 93.1% of 400 test CIFAKE-sized pictures (interval "
+        "90.5%–95.2%); ROC-AUC 0.975 (interval 0.962–0.986)."
+    ) in lines
+    assert "Judged as a **web picture**, patch by patch." in lines
+    assert "right on 71.0% of 129 test web pictures (interval 63.0%–79.0%)" in lines
+    # "Calibrated" only where calibration was measured on that kind of picture.
+    assert "p_real is calibrated on CIFAKE-sized pictures" in lines
+    uncalibrated = "p_real is a score, not a calibrated probability: calibration was not"
+    assert f"{uncalibrated} measured on web pictures" in lines
+    table = at.dataframe[0].value
+    assert list(table["judged as"]) == ["CIFAKE-sized picture", "web picture"]
+
+
+def test_not_sure_uses_the_number_shown(env, tmp_path):
+    """A grey of 120 gives p_real 0.3996 with this temperature: shown 0.400, so inside the
+    0.40-0.60 band, and the words say the model is unsure, not why."""
+    import math
+
+    logit = GAIN * (120 / 255 - 0.5)
+    temperature = logit / math.log(0.3996 / 0.6004)
+    card = tiny_card(views={"whole": whole_view(temperature=temperature)})
+    env.setenv("REALORAI_MODEL_DIR", str(publish_tiny(tmp_path / "m", card=card)))
+    at = upload(start_app(), ("grey.png", solid(120), "image/png"))
+    assert verdicts(at) == ["Not sure"]
+    assert [p.text for p in at.progress if p.text.startswith("p_real")] == ["p_real = 0.400"]
+    assert "The model is not sure: p_real 0.400 is inside 0.40–0.60" in texts(at)
+    assert "edited" not in texts(at) and "blend" not in texts(at)
+
+
+@pytest.mark.parametrize(
+    "name, data, expected",
+    [
+        (
+            "signed.jpg",
+            with_c2pa(make_image(200, 150)),
+            "- Content Credentials: made with Test Generator 2.1, signed by Realorai Test Lab — "
+            "valid signature (the signer is not on a trust list). They say the picture was made "
+            "by generative AI (trainedAlgorithmicMedia).",
+        ),
+        (
+            "iptc.jpg",
+            jpeg_with(xmp=xmp_packet("compositeWithTrainedAlgorithmicMedia")),
+            "- Metadata (IPTC, unsigned) says the picture was combines a picture with AI-generated "
+            "parts (compositeWithTrainedAlgorithmicMedia); anyone can write or remove this.",
+        ),
+        (
+            "sd.png",
+            png_with_text({"parameters": "a cat\nSteps: 20, Sampler: Euler a"}),
+            "- Generator settings from Stable Diffusion web UI in the file: Steps: 20, Sampler: "
+            "Euler a",
+        ),
+        (
+            "comfy.png",
+            png_with_text({"workflow": '{"nodes": []}'}),
+            "- Generator settings from ComfyUI in the file: a node graph in its `workflow` text",
+        ),
+        (
+            "camera.jpg",
+            jpeg_with(make="NIKON CORPORATION", model="NIKON D850"),
+            "- Camera metadata (weak evidence, easy to copy or fake): camera NIKON D850.",
+        ),
+        ("plain.png", make_image(200, 150, fmt="PNG"), f"- {messages.NO_METADATA_NOTE}"[:0]),
+    ],
+)
+def test_the_file_s_own_evidence_is_its_own_line_beside_the_verdict(env, name, data, expected):
+    at = upload(start_app(), (name, data, "image/jpeg"))
+    assert len(verdicts(at)) == 1 and not errors(at)
+    lines = [m.value for m in at.markdown]
+    heading = lines.index("**What the file says about itself** (not part of the verdict)")
+    evidence = lines[heading + 1]
+    if expected:
+        assert evidence == expected
+    else:
+        assert "proves nothing" in evidence
+    # The verdict's own lines never mention the metadata.
+    verdict_lines = [line for line in lines[:heading] if line.startswith(("#### ", "Judged"))]
+    assert not any("Credentials" in line or "metadata" in line for line in verdict_lines)
+
+
+def test_the_table_says_what_each_file_says(env):
+    at = upload(
+        start_app(),
+        ("signed.jpg", with_c2pa(make_image(200, 150)), "image/jpeg"),
+        ("plain.png", solid(255), "image/png"),
+    )
+    assert list(at.dataframe[0].value["file says"]) == ["Content Credentials (valid)", "nothing"]
+
+
+# --- a fast first visit ---
+
+
+def test_the_page_is_usable_while_the_model_loads(env, tmp_path, monkeypatch):
+    """The inputs are drawn at once; only a picture to judge waits for the model."""
+    import threading
+
+    from model.serve import Predictor
+
+    release = threading.Event()
+    load = Predictor.load.__func__
+
+    def slow_load(cls, *args, **kwargs):
+        release.wait(30)
+        return load(cls, *args, **kwargs)
+
+    monkeypatch.setattr(Predictor, "load", classmethod(slow_load))
+    env.setenv("REALORAI_MODEL_DIR", str(publish_tiny(tmp_path / "slow")))
+    at = start_app()
+    assert at.file_uploader and at.text_input(key="url") and not errors(at)
+    assert "Model loading in the background…" in texts(at)
+    release.set()
+    upload(at, ("white.png", solid(255), "image/png"))
+    assert verdicts(at) == ["Real photograph"]
+    assert any(c.startswith("Model ready (loaded in") for c in [c.value for c in at.caption])
+
+
+# --- visitor mode ---
+
+
+def test_visitors_get_no_developer_menu_and_a_true_theme_hint():
+    import tomllib
+
+    from app.common import THEME_HINT
+
+    streamlit_config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert streamlit_config["client"]["toolbarMode"] in ("viewer", "minimal")
+    # Streamlit 1.67's ⋮ menu has System / Light / Dark at its top (no "Settings" entry);
+    # tests/app/test_app_browser.py opens it and checks.
+    assert "System, Light or Dark" in THEME_HINT and "Settings" not in THEME_HINT
+
+
 # --- the model page ---
 
 
-def test_model_page_renders_the_card(env):
+def test_model_page_renders_each_view(env):
     at = start_app()
-    at.switch_page("page_model.py").run()
+    at.switch_page("pages/model.py").run()
     assert not at.exception and not at.error
-    metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Accuracy"] == "93.1%" and metrics["ROC-AUC"] == "0.975"
-    assert metrics["ECE after calibration"] == "0.012"
+    metrics = [(m.label, m.value) for m in at.metric]
+    assert ("Accuracy", "93.1%") in metrics and ("ROC-AUC", "0.975") in metrics
+    assert ("ECE after calibration", "0.012") in metrics and ("Accuracy", "71.0%") in metrics
+    subheaders = [s.value for s in at.subheader]
+    assert subheaders[:3] == [
+        "realorai-tiny",
+        "Whole pictures: CIFAKE-sized pictures",
+        "Patches of larger pictures: web pictures",
+    ]
+    captions = texts(at)
+    assert "Intervals: accuracy 90.5%–95.2%, ROC-AUC 0.962–0.986 on 400 test pictures." in captions
+    assert (
+        "A baseline that reads only the file (format, size, JPEG quality), not its pixels, "
+        "scores ROC-AUC 0.660 (interval 0.570–0.750)"
+    ) in captions
+    assert "Measured on groups of pictures kept out of training: animals." in captions
+    assert "not calibrated for this kind of picture" in captions
     charts = at.get("vega_lite_chart")
     assert len(charts) >= 4  # confusion, ROC, reliability, data counts
-    tables = [d.value for d in at.dataframe]
-    edits = next(t for t in tables if "edit" in t.columns)
+    tables_shown = [d.value for d in at.dataframe]
+    edits = next(t for t in tables_shown if "edit" in t.columns)
     assert list(edits["edit"]) == ["none", "jpeg_70"]
-    counts = next(t for t in tables if "split" in t.columns)
+    groups = [t for t in tables_shown if "group" in t.columns]
+    assert [list(t["group"]) for t in groups] == [["cifake"], ["animals"]]
+    assert list(groups[1]["ROC-AUC interval"]) == ["0.670–0.930"]
+    counts = next(t for t in tables_shown if "split" in t.columns)
     assert counts["ai"].sum() == 1140
-    assert "realorai-tiny" in [s.value for s in at.subheader]
+
+
+def test_training_curves_from_dvclive_files(env, tmp_path):
+    from app.curves import training_curves
+
+    reports = tmp_path / "reports"
+    for split, losses in (("train", [0.6, 0.4, 0.3]), ("val", [0.65, 0.5, 0.45])):
+        folder = reports / "train_patch" / "plots" / "metrics" / split
+        folder.mkdir(parents=True)
+        rows = "".join(f"{i}\t{v}\n" for i, v in enumerate(losses))
+        (folder / "loss.tsv").write_text("step\tloss\n" + rows)
+    (reports / "train_patch" / "plots" / "metrics" / "train" / "auc.tsv").write_text("garbage")
+    for seed in ("seed1", "seed2"):  # the web stage: one run per seed
+        folder = reports / "train_web" / "plots" / "metrics" / seed / "val"
+        folder.mkdir(parents=True)
+        (folder / "auc.tsv").write_text("step\tauc\n0\t0.7\n1\t0.8\n")
+    seeds = training_curves(reports)["train_web"]["auc"]
+    assert {row["split"] for row in seeds} == {"seed1 val", "seed2 val"}
+    env.setenv("REALORAI_REPORTS_DIR", str(reports))
+    at = start_app()
+    at.switch_page("pages/model.py").run()
+    assert not at.exception and "Training curves" in [s.value for s in at.subheader]
+    assert {"**train_patch**", "**train_web**"} <= {m.value for m in at.markdown}
+    specs = [c.proto.spec for c in at.get("vega_lite_chart")]
+    assert any('"epoch"' in spec and '"loss"' in spec for spec in specs)
+
+
+def test_committed_training_curves_are_read():
+    from app.curves import training_curves
+
+    curves = training_curves(ROOT / "reports")
+    assert curves, "reports/<stage>/plots/metrics/*/*.tsv are committed"
+    stage = next(iter(curves.values()))
+    assert {row["split"] for row in stage["loss"]} == {"train", "val"}
 
 
 def test_model_page_with_a_bare_card(env, tmp_path):
-    card = {"name": "bare", "image_size": 36}
+    card = {"name": "bare", "views": {"whole": {"image_size": 36}}}
     env.setenv("REALORAI_MODEL_DIR", str(publish_tiny(tmp_path / "bare", card=card)))
     at = start_app()
-    at.switch_page("page_model.py").run()
+    at.switch_page("pages/model.py").run()
     assert not at.exception and not at.error and not at.metric
     assert "bare" in [s.value for s in at.subheader]
 
 
-def test_broken_card_is_one_line(env, tmp_path):
+def test_broken_card_is_one_plain_line(env, tmp_path):
     folder = publish_tiny(tmp_path / "broken")
     (folder / "model_card.json").write_text("{oops")
     env.setenv("REALORAI_MODEL_DIR", str(folder))
     at = start_app()
     assert len(at.error) == 1 and "not readable JSON" in at.error[0].value
-    at.switch_page("page_model.py").run()
+    assert at.error[0].value.endswith("rebuild it with `make pipeline-offline`.")
+    at.switch_page("pages/model.py").run()
     assert len(at.error) == 1 and not at.exception
 
 
-def test_examples_show_when_present(env, tmp_path):
+def write_examples(folder):
     import json
 
-    folder = tmp_path / "examples"
-    folder.mkdir()
-    (folder / "00-real-cifake.png").write_bytes(solid(255, size=(36, 36)))
-    (folder / "01-ai-cifake.png").write_bytes(solid(0, size=(36, 36)))
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "00-real-cifake.png").write_bytes(solid(255, size=(32, 32)))
+    (folder / "01-ai-cifake.png").write_bytes(solid(0, size=(32, 32)))
     (folder / "02-ai-broken.png").write_bytes(b"broken")
     listing = [
         {"file": "00-real-cifake.png", "label": "real", "source": "cifake"},
@@ -354,45 +610,108 @@ def test_examples_show_when_present(env, tmp_path):
         {"file": "../../etc/passwd", "label": "ai", "source": "nowhere"},
     ]
     (folder / "examples.json").write_text(json.dumps(listing))
-    env.setenv("REALORAI_EXAMPLES_DIR", str(folder))
+
+
+def test_examples_come_from_the_published_folder(env, tmp_path):
+    """published/examples/ (committed by the publish stage): there on a fresh clone."""
+    model_dir = publish_tiny(tmp_path / "published")
+    write_examples(model_dir / "examples")
+    env.setenv("REALORAI_MODEL_DIR", str(model_dir))
+    env.delenv("REALORAI_EXAMPLES_DIR")
     at = start_app()
     at.toggle(key="examples").set_value(True).run()
     assert not at.exception
     assert verdicts(at) == ["Real photograph", "AI-generated"]
     assert list(at.dataframe[0].value["true label"]) == ["real", "ai", "ai"]
-    assert len(at.error) == 1 and at.error[0].value.startswith("02-ai-broken.png")
+    assert len(at.error) == 1 and at.error[0].value.startswith("02-ai-broken.png: This is not")
 
-    at.switch_page("page_model.py").run()
+    at.switch_page("pages/model.py").run()
     assert not at.exception
     captions = [c for image in at.image for c in image.captions]
     assert captions[0].startswith("real · cifake → p_real 0.99") and len(captions) == 2
 
 
-# --- pure logic ---
+def test_default_examples_folder_is_published_examples():
+    settings = config.load_settings({})
+    assert settings.examples_dir == ROOT / "published" / "examples"
+    assert settings.reports_dir == ROOT / "reports"
+
+
+# --- pure parts ---
 
 
 def test_card_tables_tolerate_missing_and_odd_parts():
-    assert logic.headline({}) == [] and logic.confusion_rows({}) == []
-    assert logic.roc_rows({"roc": {"fpr": [0, 1], "tpr": [0]}}) == []
-    assert logic.count_rows({"data": {"counts": {"train": "?"}}}) == []
-    card = tiny_card()
-    assert logic.confusion_rows(card)[1] == {"actual": "ai", "predicted": "real", "count": 12}
-    assert [r["class"] for r in logic.per_class_rows(card)] == ["ai", "real"]
+    assert tables.headline({}) == [] and tables.confusion_rows({}) == []
+    assert tables.roc_rows({"roc": {"fpr": [0, 1], "tpr": [0]}}) == []
+    assert tables.count_rows({"data": {"counts": {"train": "?"}}}) == []
+    assert tables.intervals({"metrics": {"accuracy_ci": [0.1]}}) == ""
+    view = whole_view()
+    assert tables.confusion_rows(view)[1] == {"actual": "ai", "predicted": "real", "count": 12}
+    assert [r["class"] for r in tables.per_class_rows(view)] == ["ai", "real"]
+    assert tables.group_rows(patch_view())[0]["group"] == "animals"
 
 
-def test_overlay_keeps_the_picture_size_and_colours_the_heat():
+def test_heat_maps_keep_the_picture_size_and_colour_the_heat():
     import numpy as np
+
+    from app import heatmap
 
     picture = np.full((40, 60, 3), 128, np.uint8)
     heat = np.zeros((36, 36), np.float32)
     heat[:, 18:] = 1.0
-    out = logic.overlay(picture, heat)
+    out = heatmap.overlay(picture, heat)
     assert out.shape == picture.shape and out.dtype == np.uint8
     assert (out[:, :20] == 128).all() and not (out[:, 40:] == 128).all()
-    assert logic.colormap(np.array([0.0, 1.0])).tolist() == [[0, 0, 4], [252, 255, 164]]
+    assert heatmap.painted(picture, heat).shape == picture.shape
+    assert heatmap.colormap(np.array([0.0, 1.0])).tolist() == [[0, 0, 4], [252, 255, 164]]
+    patches = np.ones((6, 6))
+    patches[:, :3] = 0.0  # left half of the patches look AI-generated
+    mapped = heatmap.patch_map((300, 400), patches, size=36, longer_side=128)
+    assert (
+        mapped.shape == (300, 400) and mapped[:, :100].min() > 0.99 and mapped[:, 300:].max() < 0.01
+    )
+    assert heatmap.legend().shape == (18, 320, 3)
 
 
 def test_allow_hosts_from_the_environment(model_dir):
-    settings = logic.load_settings({"REALORAI_ALLOW_HOSTS": " 127.0.0.1, localhost ,"})
+    settings = config.load_settings({"REALORAI_ALLOW_HOSTS": " 127.0.0.1, localhost ,"})
     assert settings.allow_hosts == ("127.0.0.1", "localhost")
-    assert logic.load_settings({}).allow_hosts == ()
+    assert config.load_settings({}).allow_hosts == ()
+
+
+def test_every_fetch_problem_is_one_plain_sentence():
+    kinds = ["empty", "refused", "HTTP 404", "HTTP 503", "timed out", "too large", "redirects",
+             "connection", "retries"]  # fmt: skip
+    for kind in kinds:
+        sentence = messages.fetch_problem(kind, max_mb=20, timeout=10)
+        assert sentence.endswith(".") and ". " not in sentence and "\n" not in sentence
+
+
+def test_without_tensorflow_the_verdict_stands_and_the_heat_map_says_so(env, tmp_path, monkeypatch):
+    """The numpy engine answered; Keras (for Grad-CAM) failed to load: one calm caption."""
+    from model import serve
+    from model.errors import ModelError
+
+    def broken(*args, **kwargs):
+        raise ModelError("TensorFlow could not start")
+
+    monkeypatch.setattr(serve, "keras_engine", broken)
+    env.setenv("REALORAI_MODEL_DIR", str(publish_tiny(tmp_path / "numpy-only")))
+    at = upload(start_app(), ("black.png", solid(0), "image/png"))
+    assert verdicts(at) == ["AI-generated"] and not errors(at)
+    at.toggle(key="heatmap").set_value(True).run()
+    assert not at.exception and verdicts(at) == ["AI-generated"]
+    assert messages.NO_HEAT_MAP in texts(at)
+
+
+def test_a_one_view_model_claims_no_figures_for_the_other_kind(env, tmp_path):
+    card = tiny_card(views={"whole": whole_view()})
+    card["routing"].pop("rule")
+    env.setenv("REALORAI_MODEL_DIR", str(publish_tiny(tmp_path / "whole-only", card=card)))
+    at = upload(start_app(), ("web.jpg", make_image(640, 480, seed=2), "image/jpeg"))
+    assert (
+        "Judged as a **web picture**, the whole picture at once. The model was not measured "
+        "on web pictures, so there are no figures for how often it is right on them."
+    ) in texts(at)
+    assert "p_real is a score, not a calibrated probability" in texts(at)
+    assert "every picture is judged whole (this model has one view)" in texts(at)

@@ -1,7 +1,9 @@
 """The real app in a real browser: `streamlit run` as a subprocess, headless Chromium via Selenium.
 
-Upload a picture through the page's file input, wait for the verdict, turn the heat
-map on, open the model page; screenshots go to test-output/ for a human look.
+Issue 17 point by point, as a visitor meets it: verdicts with their kind and figures,
+the file's own evidence, heat maps, 'not sure', plain errors, the visitor menu and its
+theme choice, examples, the model page's curves, and the first visit's speed.
+Screenshots go to test-output/ for a human look.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app import logic
+from app import messages
+from app.common import THEME_HINT
 from devtools.standin import free_port
-from tests.helpers import ROOT, publish_tiny
+from tests.helpers import ROOT, make_image, publish_tiny, solid, with_c2pa
 
 CHROME_ARGS = [
     "--headless=new",
@@ -47,53 +50,71 @@ def photo_like(path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def streamlit_app(tmp_path):
-    """`streamlit run app/main.py` on a free port, on the tiny model; its URL."""
-    model_dir = publish_tiny(tmp_path / "published")
+def start_streamlit(folder: Path, env_extra: dict):
+    """`streamlit run app/main.py` on a free port; (process, url, seconds launch->healthy, log)."""
     port = free_port()
-    env = {
-        **os.environ,
-        "REALORAI_MODEL_DIR": str(model_dir),
-        "REALORAI_EXAMPLES_DIR": str(tmp_path / "no-examples"),
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-    }
-    log = open(tmp_path / "streamlit.log", "wb")  # noqa: SIM115 - closed below
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **env_extra}
+    log_path = folder / f"streamlit-{port}.log"
+    log = open(log_path, "wb")  # noqa: SIM115 - closed by stop()
     process = subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app/main.py",
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.fileWatcherType",
-            "none",
-            "--browser.gatherUsageStats",
-            "false",
+            sys.executable, "-m", "streamlit", "run", "app/main.py",
+            "--server.headless", "true", "--server.port", str(port),
+            "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
+            "--browser.gatherUsageStats", "false",
         ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    process.log = log
     url = f"http://127.0.0.1:{port}"
+    wait_healthy(url, process, log_path)
+    return process, url
+
+
+def stop(process) -> None:
+    process.terminate()
     try:
-        wait_healthy(url, process, tmp_path / "streamlit.log")
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    process.log.close()
+
+
+@pytest.fixture(scope="module")
+def app_folder(tmp_path_factory) -> Path:
+    """The tiny two-view model with two example pictures in published/examples/."""
+    import json
+
+    folder = tmp_path_factory.mktemp("browser")
+    model_dir = publish_tiny(folder / "published")
+    examples = model_dir / "examples"
+    examples.mkdir()
+    Image.new("RGB", (32, 32), (250, 250, 250)).save(examples / "00-real-cifake.png")
+    Image.new("RGB", (32, 32), (5, 5, 5)).save(examples / "01-ai-cifake.png")
+    listing = [
+        {"file": "00-real-cifake.png", "label": "real", "source": "cifake"},
+        {"file": "01-ai-cifake.png", "label": "ai", "source": "cifake"},
+    ]
+    (examples / "examples.json").write_text(json.dumps(listing))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def streamlit_app(app_folder):
+    """One app server for the module (each browser visit is its own session); its URL."""
+    env = {
+        "REALORAI_MODEL_DIR": str(app_folder / "published"),
+        # the default place, published/examples/, spelled out against a stray setting
+        "REALORAI_EXAMPLES_DIR": str(app_folder / "published" / "examples"),
+        "REALORAI_REPORTS_DIR": str(ROOT / "reports"),  # the committed dvclive curves
+        "REALORAI_ALLOW_HOSTS": "",
+    }
+    process, url = start_streamlit(app_folder, env)
+    try:
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+        stop(process)
 
 
 def wait_healthy(url: str, process, log: Path, timeout: float = 60) -> None:
@@ -157,61 +178,177 @@ def wait_for(driver, css: str, timeout: float = 60):
     )
 
 
-def test_upload_in_a_real_browser(streamlit_app, browser, tmp_path, artifacts_dir):
+def body(driver) -> str:
     from selenium.webdriver.common.by import By
 
-    picture = photo_like(tmp_path / "sky.jpg")
+    return driver.find_element(By.TAG_NAME, "body").text
+
+
+def click_toggle(driver, label: str) -> None:
+    """Click a toggle once it is drawn (the page streams in after its first widgets)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    xpath = f"//label[.//*[contains(text(), '{label}')]]"
+    WebDriverWait(driver, 60).until(lambda d: d.find_elements(By.XPATH, xpath))[0].click()
+
+
+def write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def test_verdicts_evidence_and_heat_maps_in_a_real_browser(
+    streamlit_app, browser, tmp_path, artifacts_dir
+):
+    """Points 1, 3 and 5 of issue 17 as a visitor sees them."""
+    from selenium.webdriver.common.by import By
+
+    web = photo_like(tmp_path / "sky.jpg")  # 640x480: a web picture, judged by patches
+    small = write(tmp_path / "small.png", solid(250, size=(32, 32)))  # CIFAKE-sized
+    signed = write(tmp_path / "signed.jpg", with_c2pa(make_image(160, 120)))
     browser.get(streamlit_app)
-    file_input = wait_for(browser, "input[type=file]")  # there once the model is loaded
-    file_input.send_keys(str(picture))
-    wait_for_text(browser, "p_real = ")
+    wait_for(browser, "input[type=file]").send_keys(f"{web}\n{small}\n{signed}")
+    wait_for_text(browser, "Download CSV")
+    wait_for_text(browser, "Judged as a web picture, patch by patch.")
+    text = body(browser)
+    assert "Judged as a CIFAKE-sized picture, the whole picture at once." in text
+    assert "right on 93.1% of 400 test CIFAKE-sized pictures (interval 90.5%–95.2%)" in text
+    assert "p_real is calibrated on CIFAKE-sized pictures" in text
+    assert "p_real is a score, not a calibrated probability" in text
+    assert (
+        "Content Credentials: made with Test Generator 2.1, signed by Realorai Test Lab — valid"
+    ) in text
+    assert "proves nothing" in text  # the plain pictures carry no metadata
     headings = [h.text for h in browser.find_elements(By.CSS_SELECTOR, "h4")]
-    assert logic.TITLES["real"] in headings, headings
+    assert messages.TITLES["real"] in headings, headings
     assert not browser.find_elements(By.CSS_SELECTOR, "[data-testid=stException]")
-    time.sleep(0.5)  # let the image finish painting
+    time.sleep(0.5)  # let the images finish painting
     browser.save_screenshot(str(artifacts_dir / "app-upload.png"))
 
-    # The heat-map toggle, as a visitor clicks it.
-    browser.find_element(By.XPATH, "//label[.//*[contains(text(), 'Grad-CAM heat map')]]").click()
-    wait_for_text(browser, "Grad-CAM: evidence for")
-    time.sleep(0.5)
+    click_toggle(browser, "Heat maps")
+    wait_for_text(browser, "Where the model saw signs of AI generation")
+    wait_for_text(browser, "Colour scale: dark = looks real, bright = looks AI-generated")
+    wait_for_text(browser, "Each square is one patch")
+    time.sleep(0.8)
+    images = browser.find_elements(By.CSS_SELECTOR, "[data-testid=stImage] img")
+    assert len(images) >= 9  # original, map and legend for each of the three
+    browser.set_window_size(1280, 3000)
+    time.sleep(1.0)
     browser.save_screenshot(str(artifacts_dir / "app-heatmap.png"))
 
-    # The model page, in the dark theme: Streamlit follows the system setting by default.
+
+def test_not_sure_and_plain_errors_in_a_real_browser(
+    streamlit_app, browser, tmp_path, artifacts_dir
+):
+    """Points 2 and 4: 'not sure' wording; one plain sentence per bad file; URLs as text."""
+    from selenium.webdriver.common.by import By
+
+    grey = write(tmp_path / "grey.png", solid(128, size=(40, 30)))
+    fake = write(tmp_path / "fake.jpg", b"<!DOCTYPE html><html><body>Not an image</body></html>")
+    browser.get(streamlit_app)
+    wait_for(browser, "input[type=file]").send_keys(f"{grey}\n{fake}")
+    wait_for_text(browser, "Download CSV")
+    wait_for_text(browser, "The model is not sure: p_real")
+    headings = [h.text for h in browser.find_elements(By.CSS_SELECTOR, "h4")]
+    assert headings == [messages.TITLES["uncertain"]], headings
+    alerts = browser.find_elements(By.CSS_SELECTOR, "[data-testid=stAlertContentError]")
+    assert [a.text for a in alerts] == [
+        "fake.jpg: This file is a saved web page, not a picture; upload the picture file itself."
+    ]
+
+    refused = "file:///etc/passwd"
+    url_box = browser.find_element(By.CSS_SELECTOR, "input[aria-label='…or an image URL']")
+    url_box.send_keys(refused)
+    browser.find_element(By.XPATH, "//button[.//*[text()='Check URL']]").click()
+    wait_for_text(browser, "this address is refused")
+    alert = next(
+        a for a in browser.find_elements(By.CSS_SELECTOR, "[data-testid=stAlertContentError]")
+        if "refused" in a.text
+    )  # fmt: skip
+    assert not alert.find_elements(By.TAG_NAME, "a"), "a refused URL must not be a link"
+    assert alert.find_element(By.TAG_NAME, "code").text == refused
+    browser.set_window_size(1280, 2000)
+    time.sleep(1.0)
+    browser.save_screenshot(str(artifacts_dir / "app-batch.png"))
+
+
+def test_visitor_menu_and_theme_in_a_real_browser(streamlit_app, browser, artifacts_dir):
+    """Point 6: no developer options in the ⋮ menu, and the theme choice where the hint
+    says it is (Streamlit 1.67: System / Light / Dark at the top of the menu)."""
+    from selenium.webdriver.common.by import By
+
+    browser.get(streamlit_app)
+    wait_for(browser, "input[type=file]")
+    wait_for_text(browser, THEME_HINT)
+    wait_for(browser, "[data-testid=stMainMenu] button").click()
+    menu = wait_for(browser, "[data-testid=stMainMenuPopover], [data-testid=stMainMenuList]")
+    time.sleep(0.5)
+    items = body(browser)
+    for developer_option in ("Rerun", "Clear cache", "Deploy", "Developer options"):
+        assert developer_option not in items, developer_option
+    for choice in ("System", "Light", "Dark"):
+        assert choice in items, choice
+    browser.save_screenshot(str(artifacts_dir / "app-menu.png"))
+    browser.find_element(By.XPATH, "//*[text()='Dark']").click()
+    time.sleep(1.0)
+    colour = browser.execute_script(
+        "return getComputedStyle(document.querySelector('[data-testid=stApp]')).backgroundColor"
+    )
+    red, green, blue = (int(v) for v in colour[colour.index("(") + 1 : -1].split(",")[:3])
+    assert red + green + blue < 200, colour  # a dark background
+    assert menu is not None
+
+
+def test_examples_and_model_page_in_a_real_browser(streamlit_app, browser, artifacts_dir):
+    """Points 7 and 8: the examples from published/examples/, training curves."""
+    from selenium.webdriver.common.by import By
+
+    browser.get(streamlit_app)
+    wait_for(browser, "input[type=file]")
+    click_toggle(browser, "Add the 2 example pictures")
+    wait_for_text(browser, "True label: real.")
+    wait_for_text(browser, "True label: ai.")
+
     browser.execute_cdp_cmd(
         "Emulation.setEmulatedMedia",
         {"features": [{"name": "prefers-color-scheme", "value": "dark"}]},
     )
     browser.get(f"{streamlit_app}/model")
-    wait_for_text(browser, "Confusion matrix")
-    wait_for_text(browser, "realorai-tiny")
+    wait_for_text(browser, "Patches of larger pictures: web pictures")
+    wait_for_text(browser, "Training curves")
+    wait_for_text(browser, "real · cifake → p_real")
     time.sleep(1.5)  # Vega draws after the page arrives
-    assert browser.find_elements(By.CSS_SELECTOR, "[data-testid=stVegaLiteChart]")
+    charts = browser.find_elements(By.CSS_SELECTOR, "[data-testid=stVegaLiteChart]")
+    assert len(charts) >= 7  # confusion, ROC, reliability; data; 3 training curves
     assert not browser.find_elements(By.CSS_SELECTOR, "[data-testid=stException]")
-    browser.set_window_size(1280, 2400)  # the whole page in one picture
+    browser.set_window_size(1280, 4000)  # the whole page in one picture
     time.sleep(1.0)
     browser.save_screenshot(str(artifacts_dir / "app-model-page-dark.png"))
 
 
-def test_several_pictures_at_once_in_a_real_browser(
-    streamlit_app, browser, tmp_path, artifacts_dir
-):
-    """Four files in one go, one of them an HTML page named .jpg: a table, a CSV, one error."""
-    from selenium.webdriver.common.by import By
+def test_first_visit_is_fast(app_folder, browser, tmp_path):
+    """Point 9: launch -> usable page and launch -> first verdict, in a real browser.
 
-    files = [photo_like(tmp_path / "sky.jpg"), tmp_path / "night.png", tmp_path / "grey.webp"]
-    Image.new("RGB", (300, 200), (15, 20, 40)).save(files[1])
-    Image.new("RGB", (300, 200), (128, 128, 128)).save(files[2])
-    fake = tmp_path / "fake.jpg"
-    fake.write_bytes(b"<!DOCTYPE html><html><body>Not an image</body></html>")
-    files.append(fake)
-    browser.get(streamlit_app)
-    wait_for(browser, "input[type=file]").send_keys("\n".join(str(f) for f in files))
-    wait_for_text(browser, "Download CSV")
-    wait_for_text(browser, "fake.jpg: an HTML page, not an image")
-    headings = [h.text for h in browser.find_elements(By.CSS_SELECTOR, "h4")]
-    assert headings == [logic.TITLES[v] for v in ("real", "ai", "uncertain")], headings
-    assert len(browser.find_elements(By.CSS_SELECTOR, "[data-testid=stAlertContentError]")) == 1
-    browser.set_window_size(1280, 2200)
-    time.sleep(1.0)
-    browser.save_screenshot(str(artifacts_dir / "app-batch.png"))
+    The issue's target is a first verdict within 5 s on the development machine
+    (devtools/bench.py measures it with the published model); a shared test machine
+    only has to stay well inside a generous bound.
+    """
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    picture = photo_like(tmp_path / "first.jpg")
+    start = time.perf_counter()
+    env = {"REALORAI_MODEL_DIR": str(app_folder / "published")}
+    process, url = start_streamlit(tmp_path, env)
+    try:
+        browser.get(url)
+        wait_for(browser, "input[type=file]").send_keys(str(picture))
+        usable = time.perf_counter() - start
+        WebDriverWait(browser, 60).until(lambda d: "p_real = " in body(d))
+        verdict = time.perf_counter() - start
+    finally:
+        stop(process)
+    print(f"launch -> usable {usable:.1f} s, launch -> first verdict {verdict:.1f} s")
+    assert usable < verdict < 60
+    assert browser.find_elements(By.CSS_SELECTOR, "h4")

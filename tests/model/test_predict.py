@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from model import predict
-from tests.helpers import ROOT, make_image, publish_tiny, solid
+from tests.helpers import ROOT, make_image, png_with_text, publish_tiny, solid, with_c2pa
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +49,7 @@ def test_files_and_folders_with_one_bad_file_go_on(pictures, model_dir):
     assert names == ["white.png", "black.jpg", "photo.webp"]  # notes.txt is not looked at
     white, black = lines[0], lines[1]
     assert float(white[1]) > 0.9 and white[2] == "real" and white[3].endswith(" ms")
+    assert white[4] == "whole" and lines[2][4] == "patch"  # 50x40 vs 120x90
     assert float(black[1]) < 0.1 and black[2] == "ai"
     errors = err.splitlines()
     assert len(errors) == 2
@@ -118,7 +119,7 @@ def test_small_batches_give_the_same_answers_in_the_same_order(tmp_path, model_d
 
 def test_oversized_file_is_refused_before_reading(tmp_path, model_dir, monkeypatch):
     monkeypatch.setattr(predict, "MAX_BYTES", 1000)
-    monkeypatch.setattr(predict.read_pixels, "__defaults__", (1000,))
+    monkeypatch.setattr(predict.read_bytes, "__defaults__", (1000,))
     (tmp_path / "big.png").write_bytes(make_image(400, 400, fmt="PNG"))
     code, _, err = run([str(tmp_path / "big.png")], model_dir)
     assert code == 1 and "file too large" in err
@@ -143,5 +144,30 @@ def test_command_line(pictures, model_dir):
     )
     assert done.returncode == 1, done.stderr
     assert done.stderr == ""
-    assert done.stdout.startswith("path,p_real,label,verdict,milliseconds,error\n")
+    assert done.stdout.startswith(",".join(predict.FIELDS) + "\n")
     assert len(done.stdout.splitlines()) == 5
+
+
+def test_rows_carry_the_view_and_what_the_file_says_about_its_origin(tmp_path, model_dir):
+    (tmp_path / "signed.jpg").write_bytes(with_c2pa(make_image(120, 90)))
+    parameters = "a dog\nSteps: 30, Sampler: DPM++ 2M, Model: sdxl"
+    (tmp_path / "sd.png").write_bytes(png_with_text({"parameters": parameters}, size=(40, 30)))
+    (tmp_path / "plain.png").write_bytes(solid(255))
+    code, out, _ = run(["--json", str(tmp_path)], model_dir)
+    rows = {Path(r["path"]).name: r for r in json.loads(out)}
+    assert code == 0
+    signed, sd, plain = rows["signed.jpg"], rows["sd.png"], rows["plain.png"]
+    assert (signed["view"], signed["kind"], signed["calibrated"]) == ("patch", "web picture", False)
+    assert signed["c2pa_state"] == "Valid" and signed["c2pa_signer"] == "Realorai Test Lab"
+    assert signed["digital_source_type"] == "trainedAlgorithmicMedia"
+    assert signed["provenance"].startswith("Content Credentials: made with Test Generator 2.1")
+    assert (sd["view"], sd["calibrated"]) == ("whole", True)
+    assert sd["png_generator"] == "Stable Diffusion web UI"
+    assert sd["generator_settings"].startswith("Steps: 30")
+    assert plain["c2pa_state"] is None and "proves nothing" in plain["provenance"]
+
+    code, out, _ = run(["--csv", str(tmp_path / "signed.jpg")], model_dir)
+    (row,) = csv.DictReader(io.StringIO(out))
+    assert row["c2pa_state"] == "Valid" and row["view"] == "patch"
+    code, out, _ = run([str(tmp_path / "signed.jpg")], model_dir)
+    assert out.rstrip("\n").split("\t")[5].startswith("Content Credentials:")

@@ -1,0 +1,62 @@
+"""The app's settings: params.yaml `app` plus the environment. No Streamlit here.
+
+Environment:
+  REALORAI_MODEL_DIR     published model folder (default: published/ at the repository root)
+  REALORAI_EXAMPLES_DIR  example pictures (default: <model folder>/examples/)
+  REALORAI_REPORTS_DIR   dvclive training curves, reports/<stage>/plots/metrics/ (default: reports/)
+  REALORAI_ALLOW_HOSTS   comma-separated hosts the URL input may fetch even though they
+                         are private/loopback (default: none; tests serve on 127.0.0.1)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from model.published import EXAMPLES_DIR
+
+ROOT = Path(__file__).resolve().parents[1]
+MODEL_DIR_ENV = "REALORAI_MODEL_DIR"
+EXAMPLES_DIR_ENV = "REALORAI_EXAMPLES_DIR"
+REPORTS_DIR_ENV = "REALORAI_REPORTS_DIR"
+ALLOW_HOSTS_ENV = "REALORAI_ALLOW_HOSTS"
+UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff"]
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Settings:
+    model_dir: Path
+    examples_dir: Path
+    reports_dir: Path
+    allow_hosts: tuple[str, ...]
+    uncertain_band: float
+    max_bytes: int
+    url_timeout_s: float
+
+    @property
+    def max_mb(self) -> float:
+        return self.max_bytes / MB
+
+
+def load_settings(env=None) -> Settings:
+    """params.yaml `app` (ParamsError, one line, if wrong) plus the environment."""
+    from settings import params
+
+    env = os.environ if env is None else env
+    app = params.load("app", ROOT / "params.yaml")
+    model_dir = Path(env.get(MODEL_DIR_ENV) or ROOT / "published")
+    return Settings(
+        model_dir=model_dir,
+        examples_dir=Path(env.get(EXAMPLES_DIR_ENV) or model_dir / EXAMPLES_DIR),
+        reports_dir=Path(env.get(REPORTS_DIR_ENV) or ROOT / "reports"),
+        allow_hosts=parse_hosts(env.get(ALLOW_HOSTS_ENV, "")),
+        uncertain_band=app.uncertain_band,
+        max_bytes=int(app.max_upload_mb * MB),
+        url_timeout_s=app.url_timeout_s,
+    )
+
+
+def parse_hosts(text: str) -> tuple[str, ...]:
+    return tuple(h.strip() for h in text.split(",") if h.strip())

@@ -1,0 +1,53 @@
+"""The URL input: fetch the bytes behind an image address through scraper.http (every
+redirect hop re-checked against private addresses). No Streamlit here."""
+
+from __future__ import annotations
+
+from urllib.parse import unquote, urlsplit
+
+from app import messages
+
+
+class FetchError(ValueError):
+    """An image URL could not be fetched; the message is one plain sentence."""
+
+
+def fetch_url(url: str, *, allow_hosts=(), max_bytes: int, timeout: float) -> bytes:
+    """The bytes behind an image URL. The server's content type is not trusted: the
+    decoder sniffs the bytes themselves. Raises FetchError with one plain sentence."""
+    words = {"max_mb": max_bytes / (1024 * 1024), "timeout": timeout}
+    url = url.strip()
+    if not url:
+        raise FetchError(messages.fetch_problem("empty", **words))
+    import requests
+
+    from scraper import http
+    from scraper.errors import ScrapeError
+
+    try:
+        http.check_url(url, allow_hosts)  # refuse before any network traffic
+        session = http.new_session(retries=1, backoff=0.2)  # a person is waiting
+        try:
+            data, _content_type = http.fetch_bytes(
+                session, url, allow_hosts=tuple(allow_hosts), max_bytes=max_bytes, timeout=timeout
+            )
+        finally:
+            session.close()
+    except ScrapeError as e:
+        kind = getattr(e, "kind", "connection")
+        raise FetchError(messages.fetch_problem(kind, **words)) from None
+    except (requests.RequestException, OSError, ValueError):
+        raise FetchError(messages.fetch_problem("connection", **words)) from None
+    return data
+
+
+def url_name(url: str) -> str:
+    """A short name for a URL's picture: its file name, else the host."""
+    parts = urlsplit(url.strip())
+    tail = unquote(parts.path.rstrip("/").rsplit("/", 1)[-1])
+    return (tail or parts.hostname or url)[:80]
+
+
+def plain_url(url: str) -> str:
+    """The URL as inline code for st.markdown: shown as text, never turned into a link."""
+    return "`" + url[:200].replace("`", "'") + "`"

@@ -1,0 +1,101 @@
+"""Every sentence a visitor reads: verdict titles, what p_real means, and each error
+turned into one plain sentence that says what to do. No Streamlit here."""
+
+from __future__ import annotations
+
+TITLES = {"real": "Real photograph", "ai": "AI-generated", "uncertain": "Not sure"}
+UNSURE = (
+    "The model is not sure: p_real {p} is inside {low}–{high}, too close to the middle to "
+    "call either way. Look at the other evidence below, or try a larger copy of the picture."
+)
+MEANING = (
+    "p_real runs from 0 (AI-generated) to 1 (real photograph). The model judges small-scale "
+    "pixel traces only: it does not look at faces, content or facts, so it cannot tell "
+    "whether what a picture shows is true, and heavy editing or re-compression can mislead it."
+)
+NO_METADATA_NOTE = (
+    "Missing metadata proves nothing: most websites and apps remove it from real "
+    "photographs and AI pictures alike."
+)
+HEAT_CAPTION = {
+    "ai": "Where the model saw signs of AI generation",
+    "real": "Where the model saw signs of a real photograph",
+}
+NO_HEAT_MAP = "The heat map is not available right now; the verdict beside it is unaffected."
+PATCH_CAPTION = (
+    "Each square is one patch the model judged: the brighter, the more it looked AI-generated."
+)
+NO_MODEL = (
+    "There is no model to check pictures with yet: whoever runs this app builds it with "
+    "`make pipeline-offline` (or `dvc repro`), or points REALORAI_MODEL_DIR at a model folder."
+)
+BAD_MODEL = (
+    "The model could not be loaded ({reason}), so pictures cannot be checked: whoever runs "
+    "this app should rebuild it with `make pipeline-offline`."
+)
+BAD_SETTINGS = (
+    "The app's settings file has a mistake ({reason}), so the app cannot start: whoever runs "
+    "this app should fix params.yaml."
+)
+UNEXPECTED = "Something went wrong while checking this picture; try another picture."
+
+
+def picture_problem(reason: str, *, max_mb: float, from_url: bool = False) -> str:
+    """One plain sentence for why a picture's bytes cannot be checked (dataset.imaging's
+    one-line ImageError reasons), saying what to do."""
+    r = reason.lower()
+    if r.startswith("file too large"):
+        return f"This file is larger than {_mb(max_mb)} MB; choose a smaller copy of the picture."
+    if r.startswith("image too large"):
+        return (
+            "This picture has too many pixels to check safely; shrink it below 50 megapixels "
+            "and try again."
+        )
+    if "html page" in r:
+        if from_url:
+            return (
+                "This address leads to a web page, not to a picture; right-click the picture "
+                "itself, choose “Copy image address” and paste that."
+            )
+        return "This file is a saved web page, not a picture; upload the picture file itself."
+    if "svg" in r:
+        return "This is an SVG drawing, which the model cannot judge; export it as PNG or JPEG."
+    if "json" in r:
+        return "This file holds data, not a picture; choose a JPEG, PNG or WebP picture."
+    if "empty" in r or "no pixels" in r:
+        return "This file is empty; choose another picture."
+    if "corrupt" in r or "truncated" in r:
+        return (
+            "This picture is damaged or incomplete, so it cannot be read; save it again or "
+            "choose another copy."
+        )
+    return "This is not a picture the app can read; use a JPEG, PNG, WebP, GIF, BMP or TIFF file."
+
+
+def fetch_problem(kind: str, *, max_mb: float, timeout: float) -> str:
+    """One plain sentence for a URL that could not be fetched (scraper.http's error kinds)."""
+    if kind == "empty":
+        return "Paste the address of a picture, starting with http:// or https://."
+    if kind == "refused":
+        return (
+            "The app only fetches pictures from public web addresses starting with http:// or "
+            "https://; this address is refused."
+        )
+    if kind.startswith("HTTP 4"):
+        return (
+            f"The website answered that there is no picture for us at this address ({kind}); "
+            "check the address."
+        )
+    if kind.startswith("HTTP"):
+        return f"The website had a problem ({kind}); try again later or use another address."
+    if kind == "timed out":
+        return f"The website did not answer within {timeout:g} seconds; try again later."
+    if kind == "too large":
+        return f"The picture at this address is larger than {_mb(max_mb)} MB; use a smaller copy."
+    if kind == "redirects":
+        return "The website sent us around in circles; use the picture's own address."
+    return "The website could not be reached; check the address or try again later."
+
+
+def _mb(value: float) -> str:
+    return f"{round(value, 2):g}"

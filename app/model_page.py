@@ -1,0 +1,167 @@
+"""The "The model" page: the published card, view by view (its figures with their
+intervals, curves, robustness, groups), the data, training curves, examples."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app import analysis, charts, common, tables, verdict
+from app.curves import training_curves
+from model import published
+from model.errors import ModelError
+from settings.errors import first_line
+
+VIEW_TITLES = {"whole": "Whole pictures", "patch": "Patches of larger pictures"}
+
+
+def draw() -> None:
+    st.title("The model")
+    settings = common.load_settings()
+    if settings is None:
+        return
+    loader = common.start_model(settings)
+    if loader is None:
+        return
+    try:
+        card = published.read_card(settings.model_dir)
+    except ModelError as e:  # changed since the check above
+        st.error(f"The model card cannot be read ({first_line(e)}).")
+        return
+    common.sidebar(settings, card, loader)
+    describe(card)
+    for name, view in card["views"].items():
+        view_section(name, view)
+    data_section(card)
+    curves_section(settings)
+    examples_section(settings, loader)
+
+
+def describe(card: dict) -> None:
+    st.subheader(card.get("name", "Unnamed model"))
+    lines = []
+    if card.get("architecture"):
+        lines.append(f"**Architecture:** {card['architecture']}")
+    if tables.number(card.get("parameters")) is not None:
+        lines.append(f"**Parameters:** {int(card['parameters']):,}")
+    rule = (card.get("routing") or {}).get("rule")
+    if rule:
+        lines.append(f"**Which view judges a picture:** {rule}")
+    made = " · ".join(str(v) for v in (card.get("created"), (card.get("revision") or "")[:10]) if v)
+    if made:
+        lines.append(f"**Built:** {made}")
+    if lines:
+        st.markdown("  \n".join(lines))
+
+
+def view_section(name: str, view: dict) -> None:
+    st.subheader(f"{VIEW_TITLES[name]}: {view['kind']}s")
+    size = view["image_size"]
+    how = (
+        f"the picture resized to {size}×{size} pixels"
+        if name == "whole"
+        else f"{view['grid']}×{view['grid']} patches of {size}×{size} pixels from the picture "
+        f"rescaled to {view['longer_side']} pixels on its longer side, their logits averaged"
+    )
+    calibration = (
+        f"temperature {view['temperature']:.2f}, fitted on {view['calibrated_on']} pictures"
+        if published.is_calibrated(name, view)
+        else "not calibrated for this kind of picture (p_real is a score)"
+    )
+    st.markdown(f"**Input:** {how}.  \n**Calibration:** {calibration}.")
+    headline = tables.headline(view)
+    if headline:
+        for column, (label, value) in zip(st.columns(len(headline)), headline, strict=True):
+            column.metric(label, value)
+    notes = [tables.intervals(view)]
+    notes.append(" · ".join(f"{label}: {value}" for label, value in tables.training_facts(view)))
+    held = (view.get("metrics") or {}).get("held_out_groups")
+    if isinstance(held, list) and held:
+        notes.append(
+            f"Measured on groups of pictures kept out of training: {', '.join(map(str, held))}."
+        )
+    baseline = view.get("container_baseline") or {}
+    baseline = baseline.get("held_out", baseline) if isinstance(baseline, dict) else {}
+    if tables.number(baseline.get("roc_auc")) is not None:
+        notes.append(
+            f"A baseline that reads only the file (format, size, JPEG quality), not its "
+            f"pixels, scores ROC-AUC {baseline['roc_auc']:.3f}"
+            f"{verdict.interval(baseline.get('roc_auc_ci'), '{:.3f}')}: the model must beat "
+            "it to be seeing the picture itself."
+        )
+    if any(notes):
+        st.caption(" ".join(n for n in notes if n))
+    per_class = tables.per_class_rows(view)
+    if per_class:
+        st.dataframe(per_class, hide_index=True)
+    charts_row(view)
+    robustness = tables.robustness_rows(view)
+    if robustness:
+        st.markdown("**Robustness**: test accuracy after common edits")
+        st.dataframe(robustness, hide_index=True)
+    groups = tables.group_rows(view)
+    if groups:
+        st.markdown("**Per source or group** (test set)")
+        st.dataframe(groups, hide_index=True)
+
+
+def charts_row(view: dict) -> None:
+    confusion, roc = tables.confusion_rows(view), tables.roc_rows(view)
+    calibration = tables.calibration_rows(view)
+    left, middle, right = st.columns(3)
+    if confusion:
+        left.markdown("**Confusion matrix** (test set)")
+        left.altair_chart(charts.confusion(confusion), width="stretch")
+    if roc:
+        middle.markdown("**ROC curve**")
+        middle.altair_chart(charts.roc(roc), width="stretch")
+    if calibration:
+        right.markdown("**Reliability** (after calibration)")
+        right.altair_chart(charts.reliability(calibration), width="stretch")
+
+
+def data_section(card: dict) -> None:
+    counts = tables.count_rows(card)
+    if not counts:
+        return
+    st.subheader("Data")
+    st.markdown("Pictures per split, source and class")
+    st.dataframe(counts, hide_index=True)
+    bars = [
+        {"part": f"{row['split']} / {row['source']}", "ai": row["ai"], "real": row["real"]}
+        for row in counts
+    ]
+    st.bar_chart(bars, x="part", y=["ai", "real"], horizontal=True, x_label="pictures", y_label="")
+
+
+def curves_section(settings) -> None:
+    curves = training_curves(settings.reports_dir)
+    if not curves:
+        return
+    st.subheader("Training curves")
+    st.caption("Per epoch, from the training stages' dvclive files (reports/<stage>/plots/).")
+    for stage, metrics in curves.items():
+        st.markdown(f"**{stage}**")
+        columns = st.columns(min(3, len(metrics)))
+        for k, (metric, rows) in enumerate(metrics.items()):
+            columns[k % len(columns)].altair_chart(charts.curve(metric, rows), width="stretch")
+
+
+def examples_section(settings, loader) -> None:
+    examples = analysis.load_examples(settings.examples_dir)
+    if not examples:
+        return
+    st.subheader("Examples")
+    st.markdown("From the test set, with the model's answer")
+    predictor = loader.predictor if loader.ready else None
+    if predictor is None and not loader.ready:
+        st.caption("The model is still loading; its answers appear on the next visit.")
+    columns = st.columns(6)
+    for k, example in enumerate(examples):
+        caption = f"{example['label']} · {example['source']}"
+        picture = analysis.example_picture(example["path"], settings.max_bytes)
+        if picture is None:
+            continue  # an unreadable example is left out, not an error for the visitor
+        if predictor is not None:
+            p_real = predictor.predict_bytes(example["path"].read_bytes()).p_real
+            caption += f" → p_real {p_real:.2f}"
+        columns[k % 6].image(picture, caption=caption, width="stretch")

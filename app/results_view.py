@@ -1,0 +1,106 @@
+"""Drawing the results: the batch table with its CSV, and one card per picture (the
+verdict with its reliability, the file's own evidence beside it, the heat map)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app import analysis, heatmap, messages, tables, verdict
+
+MAX_CARDS = 24  # pictures shown in full; the table and CSV always have every one
+TABLE_FROM = 2  # a results table (and CSV) once there are this many pictures
+COLOURS = {"real": "green", "ai": "red", "uncertain": "orange"}
+
+
+def show(predictor, results: list[analysis.Result], show_heat: bool) -> None:
+    if not results:
+        return
+    if len(results) >= TABLE_FROM:
+        show_table(results)
+    shown = 0
+    for result in results:
+        if not result.ok:
+            st.error(f"{result.name}: {result.error}")
+        elif shown < MAX_CARDS:
+            show_card(predictor, result, show_heat)
+            shown += 1
+    hidden = sum(r.ok for r in results) - shown
+    if hidden:
+        st.caption(f"{hidden} more picture(s) are in the table and the CSV.")
+
+
+def show_table(results: list[analysis.Result]) -> None:
+    ok = [r for r in results if r.ok]
+    counts = {v: sum(r.prediction.verdict == v for r in ok) for v in ("real", "ai", "uncertain")}
+    st.subheader(f"{len(results)} pictures")
+    st.caption(
+        f"{counts['real']} real, {counts['ai']} AI-generated, {counts['uncertain']} not sure, "
+        f"{len(results) - len(ok)} could not be checked."
+    )
+    st.dataframe(
+        tables.results_rows(results),
+        hide_index=True,
+        width="stretch",
+        column_config={"problem": st.column_config.TextColumn("problem", width="large")},
+    )
+    st.download_button(
+        "Download CSV",
+        data=tables.results_csv(results),
+        file_name="realorai-results.csv",
+        mime="text/csv",
+        on_click="ignore",
+        key="csv",
+    )
+
+
+def show_card(predictor, result: analysis.Result, show_heat: bool) -> None:
+    p = result.prediction
+    with st.container(border=True):
+        left, right = st.columns([3, 2])
+        with left:
+            if show_heat:
+                show_heat_map(predictor, result)
+            else:
+                st.image(result.picture, caption=result.name, width="stretch")
+        with right:
+            st.markdown(f"#### :{COLOURS[p.verdict]}[{messages.TITLES[p.verdict]}]")
+            st.progress(min(max(p.p_real, 0.0), 1.0), text=f"p_real = {verdict.p_text(p.p_real)}")
+            if p.verdict == "uncertain":
+                st.markdown(verdict.unsure_line(p, predictor.band_edges(p.view)))
+            st.markdown(verdict.reliability_line(p))
+            note = verdict.calibration_line(p) + f" Judged in {p.milliseconds:.1f} ms."
+            if result.true_label:
+                note += f" True label: {result.true_label}."
+            st.caption(note)
+            st.markdown("**What the file says about itself** (not part of the verdict)")
+            for line in result.provenance.lines() if result.provenance else []:
+                st.markdown(f"- {line}")
+            st.caption(messages.MEANING)
+
+
+def show_heat_map(predictor, result: analysis.Result) -> None:
+    """Original and map side by side, a colour legend, a caption in words."""
+    p = result.prediction
+    picture = result.picture
+    if p.patch_p_real is not None:
+        spec = predictor.views["patch"].spec
+        heat = heatmap.patch_map(
+            picture.shape[:2], p.patch_p_real, size=spec["image_size"],
+            longer_side=spec["longer_side"],
+        )  # fmt: skip
+        caption, ends = messages.HEAT_CAPTION["ai"], ("looks real", "looks AI-generated")
+    elif not predictor.has_gradcam:  # Keras could not be loaded: the verdict stands alone
+        st.image(picture, caption=result.name, width="stretch")
+        st.caption(messages.NO_HEAT_MAP)
+        return
+    else:
+        heat = analysis.heat_of(predictor, result)
+        caption = messages.HEAT_CAPTION[p.label]
+        ends = ("no sign", f"strong sign of {'AI' if p.label == 'ai' else 'a real photograph'}")
+    original, mapped = st.columns(2)
+    original.image(picture, caption=result.name, width="stretch")
+    mapped.image(heatmap.painted(picture, heat), caption=caption, width="stretch")
+    st.image(heatmap.legend(), caption=f"Colour scale: dark = {ends[0]}, bright = {ends[1]}")
+    if p.patch_p_real is not None:
+        st.caption(messages.PATCH_CAPTION + " Per-patch p_real (1 = real):")
+        st.dataframe(heatmap.patch_rows(p.patch_p_real), hide_index=True)

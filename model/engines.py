@@ -1,0 +1,76 @@
+"""What runs a published view: its spec and calibration (View), and its engine, Keras
+behind a tf.function (model/serve_keras.py) or numpy (model/numpy_net.py). TensorFlow
+is imported only when a Keras engine is built."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from dataset.views import WHOLE
+from model import published
+from model.errors import ModelError
+from model.published import BUILD_HINT
+
+CHUNK = 1024  # images per model call: bounds memory for large batches
+# The view's figures a verdict carries (the verdict page shows them).
+RELIABILITY_KEYS = ("n", "accuracy", "accuracy_ci", "roc_auc", "roc_auc_ci", "ece_after")
+
+
+class View:
+    """One view's spec, calibration and engine (Keras with tf.function, or numpy)."""
+
+    def __init__(self, name: str, spec: dict, engine):
+        self.name, self.spec, self.engine = name, spec, engine
+        self.size = int(spec["image_size"])
+        self.temperature = float(spec["temperature"])
+        self.threshold = float(spec["threshold"])
+        self.ela = spec.get("input") == "rgb+ela"
+        self.channels = 6 if self.ela else 3
+        self.calibrated = published.is_calibrated(name, spec)
+        metrics = spec.get("metrics") or {}
+        self.reliability = {k: metrics[k] for k in RELIABILITY_KEYS if k in metrics}
+        self.model = getattr(engine, "model", None)  # the Keras model, if Keras runs it
+
+    def logits(self, batch: np.ndarray) -> np.ndarray:
+        """(N, S, S, C) uint8 -> (N,) float64 logits, in chunks, by direct calls."""
+        if not len(batch):
+            return np.zeros(0)
+        return np.concatenate(
+            [self.engine.logits(batch[i : i + CHUNK]) for i in range(0, len(batch), CHUNK)]
+        ).astype(np.float64)
+
+    def p_real(self, logits) -> np.ndarray:
+        return published.calibrate(logits, self.temperature)
+
+
+def keras_engine(folder: Path, name: str, spec: dict):
+    from model.serve_keras import KerasEngine
+
+    return KerasEngine(published.load_model(folder, name, spec), name, spec)
+
+
+def numpy_engine(folder: Path, name: str, spec: dict):
+    """The view's network in numpy, or its Keras engine when numpy cannot run it."""
+    from model.numpy_net import NumpyNet, Unsupported
+
+    path = Path(folder) / spec["file"]
+    if not path.is_file():
+        raise ModelError(f"{path} not found; {BUILD_HINT}")
+    try:
+        if spec.get("input") == "rgb+ela":
+            raise Unsupported("ELA input")
+        net = NumpyNet.load(path)
+    except Unsupported:
+        return keras_engine(folder, name, spec)
+    size = spec["image_size"]
+    if net.input_shape != (size, size, 3):
+        raise ModelError(
+            f"the {name} view's model takes {net.input_shape}, its card says ({size}, {size}, 3)"
+        )
+    needed = (published.LOGIT_LAYER, published.CAM_LAYER) if name == WHOLE else ()
+    for layer in needed:
+        if layer not in net.layer_names:
+            raise ModelError(f"the {name} view's model has no layer named {layer!r}")
+    return net
