@@ -12,9 +12,10 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-WHOLE_FILE = "model.keras"
-PATCH_FILE = "patch.keras"
-ROUTING_MAX_SIDE = 64
+from model.published import MODEL_FILE as WHOLE_FILE
+from model.published import PATCH_FILE
+from model.published import WHOLE_MAX_SIDE as ROUTING_MAX_SIDE
+
 PREPROCESSING = (
     "dataset.imaging.load_image: decoded with size and pixel caps, EXIF orientation applied, "
     "RGB with transparency on white, resized to {s}x{s} (area when shrinking, bicubic when "

@@ -16,10 +16,10 @@ from PIL import Image
 from dataset.atomic import atomic_dir
 from dataset.prepared import LABELS, Split
 from model import card as cards
+from model import published as contract
 from model.errors import ModelError
 
 PUBLISHED = Path("published")
-CARD_FILE = "model_card.json"
 WHOLE_MODEL = Path("data/model/model.keras")
 TRAINING = Path("data/model/training.json")
 PATCH_MODEL = Path("data/model_web/model.keras")
@@ -66,19 +66,6 @@ def check_web(web_metrics: dict, min_web_auc: float) -> None:
         )
 
 
-def check_contract(model) -> None:
-    """What model/serve.py relies on: (S, S, 3|6) pixels in, (N, 1) out, last_conv, logit."""
-    shape = model.input_shape
-    if len(shape) != 4 or shape[1] != shape[2] or shape[3] not in (3, 6):
-        raise ModelError(f"model input must be (S, S, 3) or (S, S, 6), got {shape[1:]}")
-    if tuple(model.output_shape[1:]) != (1,):
-        raise ModelError(f"model output must be (N, 1), got {model.output_shape}")
-    names = {layer.name for layer in model.layers}
-    for needed in ("last_conv", "logit"):
-        if needed not in names:
-            raise ModelError(f"model has no layer named {needed!r}")
-
-
 def choose_examples(split: Split, count: int, seed: int = 0) -> list[int]:
     """`count` CIFAKE test pictures (never web ones: those are not ours to ship), half
     real and half ai."""
@@ -105,7 +92,7 @@ def _choose(split: Split, count: int, seed: int) -> list[int]:
 
 
 def write_examples(split: Split, indices: list[int], folder: Path) -> None:
-    """The pictures as PNG files in `folder`, listed in examples.json."""
+    """The pictures as PNG files in `folder`, listed in examples.json (the app's examples)."""
     folder.mkdir(parents=True, exist_ok=True)
     listing = []
     for k, i in enumerate(indices):
@@ -114,7 +101,7 @@ def write_examples(split: Split, indices: list[int], folder: Path) -> None:
         Image.fromarray(split.x[i]).save(folder / name)
         listing.append({"file": name, "label": label, "source": str(split.source[i]),
                         "id": str(split.id[i])})  # fmt: skip
-    (folder / "examples.json").write_text(json.dumps(listing, indent=1) + "\n")
+    (folder / contract.EXAMPLES_LIST).write_text(json.dumps(listing, indent=1) + "\n")
 
 
 def write_published(folder: Path, fill) -> None:
@@ -135,7 +122,6 @@ def publish(params, web, out: Path = PUBLISHED) -> dict:
     evaluation = {name: read_json(EVALUATION / f"{name}.json")
                   for name in ("roc", "calibration", "confusion", "robustness")}  # fmt: skip
     whole, patch = load_trained(WHOLE_MODEL), load_trained(PATCH_MODEL)
-    check_contract(whole)
     training = read_json(TRAINING)
     views = {
         "whole": cards.whole_view(model=whole, metrics=metrics, evaluation=evaluation,
@@ -155,10 +141,11 @@ def publish(params, web, out: Path = PUBLISHED) -> dict:
 
     def fill(folder: Path) -> None:
         # Loaded without compiling, so the optimizer state (2x the weights) is left behind.
-        whole.save(folder / cards.WHOLE_FILE)
-        patch.save(folder / cards.PATCH_FILE)
-        (folder / CARD_FILE).write_text(json.dumps(card, indent=1) + "\n")
-        write_examples(test, choose_examples(test, params.examples), folder / "examples")
+        whole.save(folder / contract.MODEL_FILE)
+        patch.save(folder / contract.PATCH_FILE)
+        (folder / contract.CARD_FILE).write_text(json.dumps(card, indent=1) + "\n")
+        examples = folder / contract.EXAMPLES_DIR
+        write_examples(test, choose_examples(test, params.examples), examples)
 
     write_published(out, fill)
     return card

@@ -51,6 +51,7 @@ import numpy as np
 
 from dataset.views import PATCH, WHOLE
 from model.errors import ModelError
+from settings.errors import first_line
 
 CARD_FILE = "model_card.json"
 MODEL_FILE = "model.keras"  # the whole view's default file
@@ -120,7 +121,7 @@ def read_card(folder: Path | str) -> dict:
     try:
         card = json.loads(path.read_text())
     except (OSError, ValueError) as e:
-        raise ModelError(f"{path} is not readable JSON ({_first_line(e)})") from None
+        raise ModelError(f"{path} is not readable JSON ({first_line(e)})") from None
     if not isinstance(card, dict):
         raise ModelError(f"{path} must hold a JSON object")
     return check_card(card)
@@ -264,7 +265,7 @@ def load_model(folder: Path | str, name: str, view: dict):
     try:
         model = keras.saving.load_model(path, compile=False)
     except Exception as e:  # noqa: BLE001 - zip, h5, JSON and Keras errors all mean "unreadable"
-        raise ModelError(f"cannot load {path} ({_first_line(e)})") from None
+        raise ModelError(f"cannot load {path} ({first_line(e)})") from None
     check_model(model, name, view)
     return model
 
@@ -289,8 +290,3 @@ def stamp(folder: Path | str) -> tuple:
         except OSError:
             out.append((name, None))
     return tuple(out)
-
-
-def _first_line(error: Exception) -> str:
-    text = str(error).strip().splitlines()
-    return (text[0] if text else type(error).__name__)[:160]
