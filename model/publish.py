@@ -45,24 +45,24 @@ def read_json(path: Path, required: bool = True):
 def check_quality(metrics: dict, min_accuracy: float) -> None:
     """The whole view serves CIFAKE-sized pictures: gate it on CIFAKE's test accuracy."""
     accuracy = metrics.get("per_source", {}).get("cifake", {}).get("accuracy")
-    if not isinstance(accuracy, (int, float)):
-        raise ModelError("reports/metrics.json has no CIFAKE test accuracy; run evaluate")
-    if accuracy < min_accuracy:
-        raise ModelError(
-            f"CIFAKE test accuracy {accuracy:.4f} is below publish.min_accuracy "
-            f"{min_accuracy}; not publishing (published/ is unchanged)"
-        )
+    _gate(accuracy, min_accuracy, "CIFAKE test accuracy", "publish.min_accuracy", "evaluate")
 
 
 def check_web(web_metrics: dict, min_web_auc: float) -> None:
     """The patch view serves web pictures: gate it on the held-out groups' ROC-AUC."""
     auc = web_metrics.get("held_out", {}).get("roc_auc")
-    if not isinstance(auc, (int, float)):
-        raise ModelError("reports/web_metrics.json has no held-out ROC-AUC; run evaluate_web")
-    if auc < min_web_auc:
+    _gate(auc, min_web_auc, "web ROC-AUC on held-out groups", "publish.min_web_auc",
+          "evaluate_web")  # fmt: skip
+
+
+def _gate(value, minimum: float, what: str, setting: str, stage: str) -> None:
+    """One line and nothing written when a figure is missing or below its setting."""
+    if not isinstance(value, (int, float)):
+        raise ModelError(f"no {what} in the reports; run the {stage} stage")
+    if value < minimum:
         raise ModelError(
-            f"web ROC-AUC on held-out groups {auc:.3f} is below publish.min_web_auc "
-            f"{min_web_auc}; not publishing (published/ is unchanged)"
+            f"{what} {value:.4f} is below {setting} {minimum}; "
+            "not publishing (published/ is unchanged)"
         )
 
 
