@@ -241,7 +241,7 @@ def test_pipeline_stage_scrapes_a_keyword_of_params(chromium_available, standin,
     (tmp_path / "params.yaml").write_text(
         "scrape:\n"
         "  keywords:\n"
-        "    pets: {query: animals, label: real}\n"
+        "    pets: {query: animals, label: real, group: pets}\n"
         f"  limit: 4\n  workers: 2\n  search_url: {standin}/search\n"
         "  allow_hosts: [127.0.0.1]\n  host_delay_s: 0.0\n  click_pause_s: 0.0\n"
         "  query_pause_s: 0.0\n"
