@@ -34,7 +34,7 @@ WEB_SUMMARY = Path("data/web/summary.json")
 def read_json(path: Path, required: bool = True):
     if not path.is_file():
         if required:
-            raise ModelError(f"{path} not found; run the evaluate stage first")
+            raise ModelError(f"{path} not found; run the stages before publish (dvc repro publish)")
         return None
     try:
         return json.loads(path.read_text())

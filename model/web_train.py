@@ -32,9 +32,9 @@ def patch_logits(model: keras.Model, patches: np.ndarray) -> np.ndarray:
 
 
 def batched_logits(logit_model: keras.Model, patches: np.ndarray) -> np.ndarray:
-    """A logit model's output for a stack of patches (no model.predict: its per-call cost)."""
-    call = tf.function(lambda x: logit_model(x, training=False), reduce_retracing=True)
-    out = [call(tf.constant(patches[i : i + EVAL_BATCH])).numpy()
+    """A logit model's output for a stack of patches, by direct calls: no model.predict
+    (its per-call set-up) and no tf.function made per call (it retraced every epoch)."""
+    out = [logit_model(tf.constant(patches[i : i + EVAL_BATCH]), training=False).numpy()
            for i in range(0, len(patches), EVAL_BATCH)]  # fmt: skip
     return np.concatenate(out).reshape(-1).astype(np.float64)
 
@@ -92,9 +92,10 @@ def ensemble(models: list[keras.Model], image_size: int) -> keras.Model:
     for i, member in enumerate(models):
         inner = keras.Model(member.inputs, member.get_layer("logit").output, name=f"seed_{i}")
         logits.append(inner(inputs))
-    logit = keras.layers.Average(name="logit")(logits) if len(logits) > 1 else logits[0]
-    if len(logits) == 1:
-        logit = keras.layers.Identity(name="logit")(logit)
+    if len(logits) > 1:
+        logit = keras.layers.Average(name="logit")(logits)
+    else:
+        logit = keras.layers.Identity(name="logit")(logits[0])
     p_real = keras.layers.Activation("sigmoid", dtype="float32", name="p_real")(logit)
     return keras.Model(inputs, p_real, name="patch_ensemble")
 
