@@ -6,6 +6,8 @@ states the allowed values. Anything else is one ParamsError line naming the key.
 from __future__ import annotations
 
 import dataclasses
+import math
+import reprlib
 import types
 import typing
 from dataclasses import field
@@ -38,10 +40,10 @@ def build(cls: type, raw, name: str):
     if not isinstance(raw, dict):
         raise ParamsError(f"{name} must be a mapping, got {_kind(raw)}")
     fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(raw) - set(fields))
+    unknown = sorted(map(str, set(raw) - set(fields)))  # str: keys of mixed types sort
     if unknown:
         raise ParamsError(
-            f"{name}.{unknown[0]} is not a known setting (known: {', '.join(fields)})"
+            f"{name}.{printable(unknown[0])} is not a known setting (known: {', '.join(fields)})"
         )
     hints = typing.get_type_hints(cls)
     values = {}
@@ -72,7 +74,7 @@ def _check(value, hint, name: str, rules=None):
         if not isinstance(value, dict) or not value:
             raise ParamsError(f"{name} must be a non-empty mapping, got {_kind(value)}")
         _, item = typing.get_args(hint)
-        return {str(k): _check(v, item, f"{name}.{k}") for k, v in value.items()}
+        return {str(k): _check(v, item, f"{name}.{printable(k)}") for k, v in value.items()}
     if dataclasses.is_dataclass(hint):
         return build(hint, value, name)
     value = _check_type(value, hint, name)
@@ -87,7 +89,7 @@ def _check_type(value, hint, name):
         ok = isinstance(value, int) and not isinstance(value, bool)
     elif hint is float:
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        value = float(value) if ok else value
+        value = _finite(value, name) if ok else value
     else:
         ok = isinstance(value, hint)
     if not ok:
@@ -99,15 +101,39 @@ def _check_type(value, hint, name):
 
 def _check_rules(value, rules, name):
     if "choices" in rules and value not in rules["choices"]:
-        raise ParamsError(f"{name} must be one of {', '.join(rules['choices'])}, got {value!r}")
+        choices = ", ".join(rules["choices"])
+        raise ParamsError(f"{name} must be one of {choices}, got {_SHORT.repr(value)}")
     if "min" in rules and value < rules["min"]:
-        raise ParamsError(f"{name} must be at least {rules['min']}, got {value!r}")
+        raise ParamsError(f"{name} must be at least {rules['min']}, got {_SHORT.repr(value)}")
     if "max" in rules and value > rules["max"]:
-        raise ParamsError(f"{name} must be at most {rules['max']}, got {value!r}")
+        raise ParamsError(f"{name} must be at most {rules['max']}, got {_SHORT.repr(value)}")
+
+
+def _finite(value, name: str) -> float:
+    """nan passes every `<` and `>` check, so a bound on it would check nothing."""
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise ParamsError(f"{name} must be a finite number, got {_kind(value)}")
+    return number
+
+
+def printable(key) -> str:
+    """A key as one line of text: a newline in a key must not forge a second message line."""
+    text = str(key)
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+# Bounded: a value made of nested aliases (or any huge value) is never shown whole.
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxdict = 3, 4, 4
+_SHORT.maxstring, _SHORT.maxlong, _SHORT.maxother = 60, 40, 60
 
 
 def _kind(value) -> str:
-    return "nothing" if value is None else f"{type(value).__name__} {value!r}"[:80]
+    return "nothing" if value is None else f"{type(value).__name__} {_SHORT.repr(value)}"[:80]
 
 
 def _article(word: str) -> str:

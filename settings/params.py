@@ -11,9 +11,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
-from settings.checks import ParamsError, at_least, build, fraction, one_of
+from settings.checks import ParamsError, at_least, build, fraction, one_of, printable
+from settings.strict_yaml import read_mapping
 
 PARAMS_FILE = Path("params.yaml")
 # A file of overrides merged over params.yaml, e.g. params.offline.yaml, which points
@@ -195,28 +194,25 @@ def load(section: str, path: Path | str = PARAMS_FILE):
     overlay = os.environ.get(OVERLAY_ENV)
     if overlay:
         for name, values in read_yaml(overlay).items():
+            if values is None:  # a section with every line commented out changes nothing
+                continue
             if not isinstance(values, dict):
                 raise ParamsError(f"{overlay}: section '{name}' must be a mapping")
-            raw[name] = {**raw.get(name, {}), **values}
+            base = raw.get(name) or {}
+            if not isinstance(base, dict):
+                raise ParamsError(f"{path}: section '{name}' must be a mapping")
+            raw[name] = {**base, **values}
     if section not in raw:
         raise ParamsError(f"{path}: section '{section}' is missing")
     return build(SECTIONS[section], raw[section], section)
 
 
 def read_yaml(path: Path | str = PARAMS_FILE) -> dict:
-    try:
-        text = Path(path).read_text()
-    except OSError as e:
-        raise ParamsError(f"{path}: cannot read ({e.strerror})") from None
-    try:
-        raw = yaml.safe_load(text) or {}
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise ParamsError(f"{path}: not valid YAML{where}") from None
-    if not isinstance(raw, dict):
-        raise ParamsError(f"{path}: expected a mapping of sections")
+    """The file's sections, read strictly (settings/strict_yaml.py) and named."""
+    raw = read_mapping(path)
     unknown = sorted(set(raw) - set(SECTIONS))
     if unknown:
-        raise ParamsError(f"{path}: unknown section '{unknown[0]}' (known: {', '.join(SECTIONS)})")
+        raise ParamsError(
+            f"{path}: unknown section '{printable(unknown[0])}' (known: {', '.join(SECTIONS)})"
+        )
     return raw
