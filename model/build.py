@@ -2,9 +2,10 @@
 
 Every model takes raw RGB pixels 0-255 (uint8 or float) of shape (S, S, 3), or
 (S, S, 6) with ELA, and does its own scaling, so serving feeds exactly what
-`dataset.imaging.load_image` returns. The output is p_real, shape (N, 1); the layer
-before the sigmoid is named `logit` (temperature scaling divides it) and the last
-convolution `last_conv` (Grad-CAM reads it).
+`dataset.imaging.load_image` returns. With train.classes 2 the output is p_real, shape
+(N, 1), and the layer before the sigmoid is named `logit` (temperature scaling divides
+it); with 3 it is softmax probabilities (N, 3) in model.classes.CLASSES' order, from
+the layer `logits`. The last convolution is `last_conv` (Grad-CAM reads it).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import keras
 import numpy as np
 from keras import layers
 
+from model.classes import CLASSES, LOGITS_LAYER, PROBABILITIES_LAYER
 from model.errors import ModelError
 
 MAX_CNN_PARAMETERS = 1_000_000
@@ -39,10 +41,28 @@ def build_model(params, image_size: int) -> keras.Model:
     for units in params.dense:
         x = layers.Dropout(params.dropout)(x)
         x = layers.Dense(units, activation="relu")(x)
-    logit = layers.Dense(1, name="logit")(x)
-    # float32 even under a mixed-precision policy: the probability must not saturate early
-    p_real = layers.Activation("sigmoid", dtype="float32", name="p_real")(logit)
-    return keras.Model(inputs, p_real, name=params.architecture)
+    return keras.Model(inputs, _head(x, getattr(params, "classes", 2)), name=params.architecture)
+
+
+def _head(x, classes: int):
+    """p_real (N, 1) from a sigmoid, or (N, 3) softmax probabilities in CLASSES' order.
+
+    float32 even under a mixed-precision policy: the probability must not saturate early.
+    """
+    if classes == 2:
+        logit = layers.Dense(1, name="logit")(x)
+        return layers.Activation("sigmoid", dtype="float32", name="p_real")(logit)
+    if classes == len(CLASSES):
+        logits = layers.Dense(len(CLASSES), name=LOGITS_LAYER)(x)
+        return layers.Activation("softmax", dtype="float32", name=PROBABILITIES_LAYER)(logits)
+    raise ModelError(f"train.classes must be 2 or {len(CLASSES)}, got {classes}")
+
+
+def loss_for(classes: int) -> keras.losses.Loss:
+    """Two classes: labels 1 = real, 0 = ai; three: indices into CLASSES."""
+    if classes == 2:
+        return keras.losses.BinaryCrossentropy()
+    return keras.losses.SparseCategoricalCrossentropy()
 
 
 def _cnn4(inputs, params):

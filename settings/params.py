@@ -97,6 +97,8 @@ class Train:
     augment: bool = True
     strategy: str = one_of("default", "mirrored", "multi_worker", default="default")
     seed: int = at_least(0, 42)
+    # 2: p_real from a sigmoid; 3: softmax over real, modified, ai (model/classes.py)
+    classes: int = field(default=2, metadata={"min": 2, "max": 3})
 
     def __post_init__(self):
         if len(self.filters) != 4 or min(self.filters) < 1:
@@ -153,6 +155,44 @@ class Web:
                 raise ParamsError(f"web.augment.{name} must be [low, high], got {pair}")
 
 
+MODIFY_KINDS = ("blur", "colour", "copy_move", "paste_ai")
+
+
+@dataclass(frozen=True)
+class Modify:
+    """Real pictures edited in one region (dataset/modified.py): the "modified" class."""
+
+    fraction: float = field(default=0.5, metadata={"min": 0.01, "max": 1.0})  # of real ones
+    kinds: list[str] = field(default_factory=lambda: list(MODIFY_KINDS))
+    # the region's side as a share of the picture's; at most 0.5, so copy-move has
+    # somewhere else in the picture to copy from
+    region_sides: list[float] = field(default_factory=lambda: [0.25, 0.375, 0.5])
+    # the mask fades over this share of the region side (not fraction(): the key above
+    # shadows that helper inside this class)
+    feather: float = field(default=0.25, metadata={"min": 0.0, "max": 0.5})
+    blur_sigma: list[float] = field(default_factory=lambda: [1.0, 2.0])  # pixels
+    brightness: list[float] = field(default_factory=lambda: [0.15, 0.35])  # |gain - 1|
+    colour: float = field(default=0.1, metadata={"min": 0.0, "max": 0.5})  # per-channel spread
+    seed: int = at_least(0, 42)
+
+    def __post_init__(self):
+        unknown = [k for k in self.kinds if k not in MODIFY_KINDS]
+        if not self.kinds or unknown or len(set(self.kinds)) != len(self.kinds):
+            raise ParamsError(
+                f"modify.kinds must list distinct kinds of {', '.join(MODIFY_KINDS)}, "
+                f"got {self.kinds}"
+            )
+        if not self.region_sides or not all(0.05 <= s <= 0.5 for s in self.region_sides):
+            raise ParamsError(
+                f"modify.region_sides must be shares of the side in [0.05, 0.5], "
+                f"got {self.region_sides}"
+            )
+        for name, pair, top in (("blur_sigma", self.blur_sigma, 10.0),
+                                ("brightness", self.brightness, 0.9)):  # fmt: skip
+            if len(pair) != 2 or not 0 < pair[0] <= pair[1] <= top:
+                raise ParamsError(f"modify.{name} must be [low, high] in (0, {top}], got {pair}")
+
+
 @dataclass(frozen=True)
 class Evaluate:
     worst_mistakes: int = at_least(0, 36)
@@ -180,6 +220,7 @@ SECTIONS: dict[str, type] = {
     "cifake": Cifake,
     "merge": Merge,
     "preprocess": Preprocess,
+    "modify": Modify,
     "train": Train,
     "web": Web,
     "evaluate": Evaluate,

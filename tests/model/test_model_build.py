@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model.build import build_model, check_size
+from model.build import build_model, check_size, loss_for
+from model.classes import CLASSES, LOGITS_LAYER, PROBABILITIES_LAYER, p_real
 from model.ela import add_ela
 from model.errors import ModelError
 from settings.params import Train, load
@@ -27,6 +28,25 @@ def test_default_cnn4_contract():
     assert p.shape == (3, 1) and ((p >= 0) & (p <= 1)).all()
     same = model(pixels.astype(np.float32), training=False).numpy()
     np.testing.assert_allclose(p, same, rtol=1e-5)
+
+
+def test_three_class_head():
+    """Softmax over model.classes.CLASSES; P(real) read the same way as the sigmoid's."""
+    model = build_model(Train(filters=[4, 8, 8, 8], dense=[8], classes=3), 36)
+    assert model.output_shape == (None, 3)
+    assert model.get_layer(LOGITS_LAYER).output.shape[-1] == len(CLASSES)
+    assert model.get_layer(PROBABILITIES_LAYER).dtype_policy.compute_dtype == "float32"
+    assert model.get_layer("last_conv") is not None
+    pixels = np.random.default_rng(0).integers(0, 256, (4, 36, 36, 3), dtype=np.uint8)
+    p = model(pixels, training=False).numpy()
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(p_real(p), p[:, 0])
+    loss = loss_for(3)(np.array([0, 1, 2, 0]), p)  # labels are indices into CLASSES
+    assert np.isfinite(float(loss))
+    two = build_model(Train(filters=[4, 8, 8, 8], dense=[8], classes=2), 36)
+    assert two.output_shape == (None, 1) and p_real(two(pixels).numpy()).shape == (4,)
+    with pytest.raises(ModelError, match=r"^train.classes must be 2 or 3, got 4$"):
+        build_model(Train(filters=[4, 8, 8, 8], dense=[8], classes=4), 36)
 
 
 def test_parameter_budget_is_enforced():
