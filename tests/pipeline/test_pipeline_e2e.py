@@ -149,6 +149,7 @@ def test_every_stage_runs_and_writes_its_outputs(repo, first_run):
         "cifake",
         "merge",
         "preprocess",
+        "modify",
         "train",
         "evaluate",
         "prepare_web",
@@ -164,6 +165,8 @@ def test_every_stage_runs_and_writes_its_outputs(repo, first_run):
     for split in ("train", "val", "test"):
         x = np.load(repo / "data/prepared" / f"{split}.x.npy")
         assert x.shape[1:] == (36, 36, 3) and x.dtype == np.uint8
+        modified = np.load(repo / "data/modified" / f"{split}.x.npy")
+        assert modified.shape[1:] == (36, 36, 3) and len(modified) > 0
     dataset = json.loads((repo / "reports/dataset.json").read_text())
     assert dataset
     card = json.loads((repo / "published/model_card.json").read_text())
