@@ -81,7 +81,11 @@ def _cnn4(inputs, params):
                 # momentum 0.9, not Keras' 0.99: the first block's variance is ~0.002
                 # against a starting estimate of 1, and at 0.99 the running estimate needs
                 # ~600 steps to get there; until then inference disagrees with training.
-                x = layers.BatchNormalization(momentum=0.9)(x)
+                # Under a distribution strategy each replica sees a slice of the global
+                # batch: synchronized statistics normalize by the whole batch, as one
+                # process does, and keep the moving statistics equal on every worker.
+                synchronized = getattr(params, "strategy", "default") != "default"
+                x = layers.BatchNormalization(momentum=0.9, synchronized=synchronized)(x)
             x = layers.ReLU()(x)
         x = layers.MaxPooling2D(2)(x)
         if params.block_dropout:

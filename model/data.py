@@ -51,14 +51,28 @@ def training_dataset(
         )
     if ela:
         data = data.map(_ela_map, num_parallel_calls=tf.data.AUTOTUNE)
-    return data.prefetch(tf.data.AUTOTUNE)
+    return shard_by_element(data.prefetch(tf.data.AUTOTUNE))
 
 
 def eval_dataset(split: Split, batch_size: int, *, ela: bool) -> tf.data.Dataset:
     """The split in order, batched, for validation during training."""
     x = with_ela(split.x, ela)
     data = tf.data.Dataset.from_tensor_slices((x, split.y.astype("float32")))
-    return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return shard_by_element(data.batch(batch_size).prefetch(tf.data.AUTOTUNE))
+
+
+def shard_by_element(data: tf.data.Dataset) -> tf.data.Dataset:
+    """How a multi-worker run splits the data: by element (auto-shard policy DATA).
+
+    The arrays are in memory, so there are no files to share out (FILE, which AUTO
+    tries first, would fail and fall back with a warning). Every worker builds the
+    whole pipeline, in the same seeded order, and tf.distribute splits each global
+    batch of train.batch_size pictures between the workers, each keeping its slice.
+    One process alone ignores the option.
+    """
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return data.with_options(options)
 
 
 def _ela_map(x, y):

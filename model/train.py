@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import shutil
+import tempfile
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -28,6 +31,62 @@ def strategy_for(name: str) -> tf.distribute.Strategy:
         # Reads the cluster and this worker's task from the TF_CONFIG environment variable.
         return tf.distribute.MultiWorkerMirroredStrategy()
     return tf.distribute.get_strategy()
+
+
+def is_chief(strategy_name: str) -> bool:
+    """Whether this process writes the model and the metrics.
+
+    Every process does, except in a multi-worker cluster (TF_CONFIG), where only the
+    chief does: the task of type "chief" if the cluster names one, else worker 0.
+    """
+    if strategy_name != "multi_worker":
+        return True
+    resolver = tf.distribute.cluster_resolver.TFConfigClusterResolver()
+    if resolver.task_type in (None, "chief"):
+        return True
+    has_chief = "chief" in resolver.cluster_spec().jobs
+    return resolver.task_type == "worker" and resolver.task_id == 0 and not has_chief
+
+
+@contextlib.contextmanager
+def keras_multi_worker_fit(model: keras.Model, strategy: tf.distribute.Strategy):
+    """Where model.fit runs: as is, or around two Keras 3 bugs under multi_worker.
+
+    Keras 3.15's fit fails under MultiWorkerMirroredStrategy before its first step
+    (keras-team/keras#20585, tensorflow/tensorflow#72388):
+    1. its symbolic build averages a whole (pixels, label, weight) batch across the
+       workers, which the strategy refuses. The model forgets the strategy it was built
+       under and fit runs inside the strategy's scope, where Keras finds it again and
+       builds what is left (metrics, optimizer) when it traces the step, as it does for
+       a model made outside a scope.
+    2. it averages each step's scalar metrics across workers with axis=0, which a
+       scalar lacks: they are averaged across the replicas alone (axis=None).
+    tests/pipeline/test_train_multi_worker.py fails if a Keras upgrade breaks this.
+    """
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        yield
+        return
+    from keras.src.backend.tensorflow import trainer
+
+    reduce_per_replica = trainer.reduce_per_replica
+
+    def averaged_across_replicas(values, strategy, reduction):
+        if reduction not in ("auto", "mean"):
+            return reduce_per_replica(values, strategy, reduction)
+
+        def average(value):
+            scalar = strategy.experimental_local_results(value)[0].shape.rank == 0
+            return strategy.reduce("MEAN", value, axis=None if scalar else 0)
+
+        return keras.tree.map_structure(average, values)
+
+    remembered = model._distribute_strategy
+    model._distribute_strategy, trainer.reduce_per_replica = None, averaged_across_replicas
+    try:
+        with strategy.scope():
+            yield
+    finally:
+        model._distribute_strategy, trainer.reduce_per_replica = remembered, reduce_per_replica
 
 
 def optimizer_for(params, steps_per_epoch: int) -> keras.optimizers.Optimizer:
@@ -121,15 +180,16 @@ def train(params, prepared: Path | str = PREPARED, out_dir: Path | str = MODEL_D
         *([timing] if timing else []),
     ]
     started = time.perf_counter()
-    history = model.fit(
-        fit_data,
-        validation_data=val_data,
-        epochs=params.epochs,
-        class_weight=weights,
-        shuffle=False,  # the dataset shuffles itself each epoch
-        callbacks=callbacks,
-        verbose=2,
-    )
+    with keras_multi_worker_fit(model, strategy):
+        history = model.fit(
+            fit_data,
+            validation_data=val_data,
+            epochs=params.epochs,
+            class_weight=weights,
+            shuffle=False,  # the dataset shuffles itself each epoch
+            callbacks=callbacks,
+            verbose=2,
+        )
     seconds = time.perf_counter() - started
     epochs_run = len(history.history.get("loss", []))
     fit_seconds = timing.seconds if timing else seconds
@@ -146,7 +206,10 @@ def train(params, prepared: Path | str = PREPARED, out_dir: Path | str = MODEL_D
         "strategy": params.strategy,
         "params": asdict(params),
     }
-    _save(model, history.history, summary, Path(out_dir))
+    if is_chief(params.strategy):
+        _save(model, history.history, summary, Path(out_dir))
+    else:
+        _save_and_discard(model, history.history, summary)
     return summary
 
 
@@ -163,6 +226,18 @@ def _best_epoch(history: dict) -> int | None:
     losses = history.get("val_loss") or []
     finite = [(v, i) for i, v in enumerate(losses) if math.isfinite(v)]
     return min(finite)[1] + 1 if finite else None
+
+
+def _save_and_discard(model: keras.Model, history: dict, summary: dict) -> None:
+    # A worker other than the chief saves too, into a folder of its own that it then
+    # deletes (TensorFlow's multi-worker guide): reading a variable during the save may
+    # be a collective op, which every worker must join, and the chief alone writes
+    # out_dir, which the workers may share.
+    scratch = Path(tempfile.mkdtemp(prefix="realorai-worker-"))
+    try:
+        _save(model, history, summary, scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _save(model: keras.Model, history: dict, summary: dict, out_dir: Path) -> None:

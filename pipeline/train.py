@@ -15,8 +15,12 @@ def main() -> None:
     # Imported here so a settings error is reported before TensorFlow starts.
     from dvclive import Live
 
-    from model.train import LIVE_DIR, train
+    from model.train import LIVE_DIR, is_chief, train
 
+    if not is_chief(params.strategy):
+        # A multi-worker cluster's other workers train their share and write nothing.
+        train(params)
+        return
     with Live(dir=str(LIVE_DIR), dvcyaml=None, save_dvc_exp=False) as live:
         summary = train(params, live=live)
         for key in ("epochs_run", "seconds", "images_per_second", "parameters"):
