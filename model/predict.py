@@ -123,10 +123,11 @@ class TextOutput:
 
     def row(self, row: Row):
         if row.error:
-            print(f"{row.path}: error: {row.error}", file=self.err, flush=True)
+            print(f"{shown_path(row.path)}: error: {row.error}", file=self.err, flush=True)
         else:
             line = (
-                f"{row.path}\t{row.p_real:.4f}\t{row.label}\t{row.milliseconds:.1f} ms\t{row.view}"
+                f"{shown_path(row.path)}\t{row.p_real:.4f}\t{row.label}\t"
+                f"{row.milliseconds:.1f} ms\t{row.view}"
             )
             if row.provenance and row.provenance["provenance"] != MISSING:
                 line += f"\t{row.provenance['provenance']}"
@@ -163,10 +164,25 @@ class JsonOutput:
         self.out.write("\n]\n" if not self.first else "]\n")
 
 
+def shown_path(path: str) -> str:
+    """A path as text every output can carry: bytes of a name that are not UTF-8 (which
+    Python keeps as lone surrogates, unencodable in a UTF-8 locale) become \\xNN escapes."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def tolerant(stream) -> None:
+    """A character the stream's encoding lacks (any non-ASCII name under LANG=C or
+    PYTHONIOENCODING=ascii) is written as an escape instead of ending the run."""
+    reconfigure = getattr(stream, "reconfigure", None)
+    if reconfigure is not None:
+        reconfigure(errors="backslashreplace")
+
+
 def _rounded(row: Row) -> dict:
     values = {k: v for k, v in row.__dict__.items() if k != "provenance"}
     values = {**values, **dict.fromkeys(PROVENANCE_FIELDS), **(row.provenance or {})}
     values = {k: values[k] for k in FIELDS}
+    values["path"] = shown_path(row.path)
     if row.p_real is not None:
         values["p_real"] = round(row.p_real, 6)
         values["milliseconds"] = round(row.milliseconds, 3)
@@ -198,6 +214,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None, out=None, err=None) -> int:
     args = parse_args(argv)
     out, err = out or sys.stdout, err or sys.stderr
+    tolerant(out)
+    tolerant(err)
     serve = _import_serve()
     from settings.params import ParamsError
 
