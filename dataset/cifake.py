@@ -26,6 +26,7 @@ from pathlib import Path, PurePosixPath
 from dataset.atomic import atomic_dir, write_json
 from dataset.errors import DatasetError
 from settings.errors import first_line
+from settings.progress import bar
 
 OUT = Path("data/cifake")
 ARCHIVE = "cifake.zip"
@@ -187,7 +188,8 @@ def _check_archive(path: Path, target: Path) -> tuple[dict, Counter, bool]:
             shutil.copyfile(path, target)
             return counts, skipped, False
         with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as out:
-            for info, name in sorted(kept, key=lambda item: item[1]):
+            members = sorted(kept, key=lambda item: item[1])
+            for info, name in bar(members, desc="cifake: repack"):
                 try:
                     data = archive.read(info)
                 except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
@@ -246,7 +248,7 @@ def _pack_folder(root: Path, target: Path) -> tuple[dict, Counter]:
     counts = _count([name for _, name in names])
     _check_counts(counts, root)
     with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as out:
-        for file, name in names:
+        for file, name in bar(names, desc="cifake: pack"):
             out.writestr(zipfile.ZipInfo(name, FIXED_TIME), file.read_bytes())
     return counts, skipped
 

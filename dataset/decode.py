@@ -29,6 +29,7 @@ import numpy as np
 
 from dataset import imaging
 from dataset.hashing import perceptual_hashes, pixel_sha256
+from settings.progress import bar
 
 STORE_SIDE = 32  # CIFAKE's size: pictures decoded at exactly this size keep their pixels
 CHUNK = 1000
@@ -180,13 +181,15 @@ def load_all(
     outputs: list[tuple[Path, int]] | None = None,
     n_workers: int | None = None,
     chunk: int = 4000,
+    desc: str = "load pictures",
 ) -> tuple[np.ndarray | None, list[str | None]]:
     """load_image on every item (see load_chunk), on n_workers processes.
 
     With outputs, [(npy_path, n), ...] of .npy files of shape (n, size, size, 3)
     already created, the items fill them in turn (the first n items the first file,
     and so on) and None is returned for the pixels: memory stays bounded and nothing
-    is copied afterwards. Without, one array of all pixels is returned.
+    is copied afterwards. Without, one array of all pixels is returned. `desc` names
+    the progress bar (settings/progress.py).
     """
     store = str(store_path) if store_path else None
     if outputs:
@@ -203,10 +206,12 @@ def load_all(
         tasks = [(i, items[i : i + chunk], size, store, None) for i in range(0, len(items), chunk)]
     pixels = None if outputs else np.zeros((len(items), size, size, 3), dtype=np.uint8)
     reasons: list[str | None] = [None] * len(items)
-    for start, part, why in _map(load_chunk, tasks, n_workers):
-        if pixels is not None:
-            pixels[start : start + len(part)] = part
-        reasons[start : start + len(why)] = why
+    with bar(desc=desc, total=len(items)) as shown:
+        for start, part, why in _map(load_chunk, tasks, n_workers):
+            if pixels is not None:
+                pixels[start : start + len(part)] = part
+            reasons[start : start + len(why)] = why
+            shown.update(len(why))
     return pixels, reasons
 
 

@@ -25,6 +25,7 @@ from dataset import cifake, dedup, scraped
 from dataset.atomic import atomic_dir, write_json
 from dataset.decode import STORE_SIDE, fingerprint_all
 from dataset.errors import DatasetError
+from settings.progress import bar
 
 OUT = Path("data/merged")
 MANIFEST = "manifest.parquet"
@@ -94,9 +95,10 @@ def merge(
         del pixels  # workers write their rows themselves
         items = [(k, row["path"], row["member"] or None) for k, row in enumerate(rows)]
         good = []
-        for k, sha, pixel_sha, phash, width, height, fmt, stored, reason in fingerprint_all(
-            items, store, n_workers
-        ):
+        fingerprints = bar(
+            fingerprint_all(items, store, n_workers), desc="merge: decode + hash", total=len(items)
+        )
+        for k, sha, pixel_sha, phash, width, height, fmt, stored, reason in fingerprints:
             row = rows[k]
             if reason is not None:
                 skipped[row["source"]][reason] += 1

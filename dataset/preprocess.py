@@ -106,6 +106,7 @@ def preprocess(
             store_path=merged_dir / merged.PIXELS,
             outputs=[(x_paths[name], len(index[name])) for name in SPLITS],
             n_workers=n_workers,
+            desc="preprocess: resize",
         )
         failed = Counter(r for r in reasons if r)
         ok = np.array([r is None for r in reasons], dtype=bool)

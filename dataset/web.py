@@ -23,6 +23,7 @@ from dataset.atomic import atomic_dir, write_json
 from dataset.errors import DatasetError
 from dataset.imaging import ImageError
 from dataset.views import load_scaled
+from settings.progress import bar
 
 OUT = Path("data/web")
 PIXELS = "pixels.npy"
@@ -125,7 +126,7 @@ def prepare(
         raise DatasetError(f"web.val_groups names {unknown[0]!r}, which no keyword's group is")
     chunks, columns, failed = [], {k: [] for k in _COLUMNS}, {}
     offset = 0
-    for row in rows:
+    for row in bar(rows, desc="prepare_web: rescale"):
         data = Path(row["path"]).read_bytes()
         try:
             picture = load_scaled(data, longer_side, min_side)

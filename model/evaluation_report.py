@@ -1,6 +1,7 @@
 """The evaluate stage's work: score the whole-view model on the test split and write
 reports/metrics.json, reports/evaluation/*.json (curves, confusion, calibration,
-robustness, per source) and reports/images/worst_mistakes.png.
+robustness, per source), their charts in reports/figures/ (model/plots.py) and
+reports/images/worst_mistakes.png.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import numpy as np
 from dataset.prepared import LABELS, load_split
 from model import evaluate as ev
 from model.errors import ModelError
+from model.plots import evaluation_figures
 
 METRICS = Path("reports/metrics.json")
 EVALUATION = Path("reports/evaluation")
@@ -80,6 +82,7 @@ def evaluate_whole(params) -> str:
     for name, content in files.items():
         _write_json(EVALUATION / name, content, compact=name == "predictions.json")
     _write_json(METRICS, summary)
+    evaluation_figures(EVALUATION)
     MISTAKES_PNG.parent.mkdir(parents=True, exist_ok=True)
     ev.mistakes_grid(test, calibrated, worst).save(MISTAKES_PNG)
     return (

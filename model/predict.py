@@ -1,12 +1,13 @@
 """Classify pictures from the shell with the published model.
 
-    python -m model.predict [--model DIR] [--json | --csv] PATH...
+    python -m model.predict [--model DIR] [--json | --csv] [--quiet] PATH...
 
 PATH is a file (tried whatever its name) or a folder (searched recursively for
 image extensions). One line per picture: path, p_real, label, milliseconds. A bad
 file prints one error line (stderr; an error row with --json/--csv) and the rest go
 on. Exit code 0 if every picture was classified, 1 if any failed, 2 if the model
 cannot be loaded. Pictures are decoded one by one and sent to the model in batches.
+On a terminal a progress bar counts the pictures read (stderr; --quiet hides it).
 
 Each row also says which view judged the picture (whole: CIFAKE-sized, patch: a web
 picture) and what the file itself says about its origin (dataset/provenance.py:
@@ -28,6 +29,7 @@ from pathlib import Path
 from dataset.imaging import MAX_BYTES, ImageError
 from dataset.provenance import FIELDS as PROVENANCE_FIELDS
 from dataset.provenance import MISSING, read_provenance
+from settings.progress import bar, lifted
 
 EXTENSIONS = {".jpg", ".jpeg", ".jfif", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
 VERDICT_FIELDS = ("p_real", "label", "verdict", "view", "kind", "calibrated", "milliseconds")
@@ -76,8 +78,11 @@ def read_bytes(path: str, max_bytes: int = MAX_BYTES) -> bytes:
         return f.read()
 
 
-def classify(predictor, paths: Iterable[str], batch_size: int = BATCH) -> Iterator[Row]:
-    """Rows in input order; a picture's milliseconds = its decoding + its share of the batch."""
+def classify(
+    predictor, found: Iterable[tuple[str, str | None]], batch_size: int = BATCH, on_read=None
+) -> Iterator[Row]:
+    """Rows of find_images' (path, problem) pairs, in input order; a picture's milliseconds =
+    its decoding + its share of the batch. `on_read()` is called once per path read."""
     pending: list[tuple[Row, object]] = []
 
     def flush():
@@ -91,7 +96,7 @@ def classify(predictor, paths: Iterable[str], batch_size: int = BATCH) -> Iterat
         pending.clear()
 
     queue: list[Row] = []  # rows waiting for their batch, to keep the output in order
-    for path, problem in find_images(paths):
+    for path, problem in found:
         row = Row(path, error=problem)
         queue.append(row)
         if problem is None:
@@ -106,6 +111,8 @@ def classify(predictor, paths: Iterable[str], batch_size: int = BATCH) -> Iterat
                 row.error = f"cannot read ({e.strerror or type(e).__name__})"
             else:
                 pending.append((row, prepared))
+        if on_read is not None:
+            on_read()
         if len(pending) >= batch_size:
             flush()
             yield from queue
@@ -207,6 +214,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     form = parser.add_mutually_exclusive_group()
     form.add_argument("--json", action="store_true", help="one JSON array of rows")
     form.add_argument("--csv", action="store_true", help="CSV with a header row")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
     parser.add_argument("--batch-size", type=int, default=BATCH, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -225,10 +233,13 @@ def main(argv=None, out=None, err=None) -> int:
         print(f"error: {e}", file=err)
         return 2
     output = (JsonOutput if args.json else CsvOutput if args.csv else TextOutput)(out, err)
+    found = list(find_images(args.paths))
     failed = 0
-    for row in classify(predictor, args.paths, max(1, args.batch_size)):
-        failed += row.error is not None
-        output.row(row)
+    with bar(desc="predict", total=len(found), file=err, quiet=args.quiet) as shown:
+        for row in classify(predictor, found, max(1, args.batch_size), shown.update):
+            failed += row.error is not None
+            with lifted(shown):
+                output.row(row)
     output.close()
     out.flush()
     return 1 if failed else 0

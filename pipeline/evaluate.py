@@ -1,6 +1,7 @@
 """DVC stage `evaluate`: data/model + data/prepared -> reports/metrics.json,
-reports/evaluation/*.json (curves, confusion, calibration, robustness, per source)
-and reports/images/worst_mistakes.png (data pictures: DVC-cached, never in git).
+reports/evaluation/*.json (curves, confusion, calibration, robustness, per source),
+their charts as reports/figures/*.png (in git), and reports/images/worst_mistakes.png
+(data pictures: DVC-cached, never in git).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """DVC stage `evaluate_web`: data/model_web + data/web -> reports/web_metrics.json (held-out
 groups first, all web test pictures, per group, the container-only baseline, each
-with its 95% interval) and reports/evaluation_web/ (ROC and reliability, numbers only)."""
+with its 95% interval), reports/evaluation_web/ (ROC and reliability, numbers only) and
+their charts, reports/figures/web_roc.png and web_reliability.png."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ def main() -> None:
     web, settings = params.load("web"), params.load("evaluate")
     from dataset import web as store
     from model.evaluate import load_trained
+    from model.plots import web_evaluation_figures
     from model.web_evaluate import evaluate_web
     from model.web_train import MODEL_DIR, SEEDS_FILE
 
@@ -29,6 +31,7 @@ def main() -> None:
     for name, content in tables.items():
         (EVALUATION / name).write_text(json.dumps(content, indent=1) + "\n")
     METRICS.write_text(json.dumps(metrics, indent=1) + "\n")
+    web_evaluation_figures(EVALUATION)
     held, base = metrics["held_out"], metrics["container_baseline"]["held_out"]
     print(
         f"evaluate_web: held-out groups {', '.join(web.val_groups)}: ROC-AUC "

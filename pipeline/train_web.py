@@ -1,5 +1,6 @@
 """DVC stage `train_web`: data/web -> data/model_web (the patch view: one model per seed
-of web.seeds, their logits averaged), curves through dvclive to reports/train_web/."""
+of web.seeds, their logits averaged), curves through dvclive to reports/train_web/ and
+drawn in reports/figures/web_training.png."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ def main() -> None:
     from dvclive import Live
 
     from dataset import web as store
+    from model.plots import training_figure
     from model.web_train import LIVE_DIR, train_web
 
     data = store.load()
@@ -21,6 +23,7 @@ def main() -> None:
         summary = train_web(train, val, web, architecture, live=live, extra=extra)
         live.summary["val_auc_ensemble"] = summary["val_auc_ensemble"]
         live.summary["val_auc_per_seed"] = summary["val_auc_per_seed"]
+    training_figure("train_web", LIVE_DIR)
     per_seed = ", ".join(f"{a:.3f}" for a in summary["val_auc_per_seed"])
     print(
         f"train_web: {len(web.seeds)} seeds on {len(train):,} web pictures in "

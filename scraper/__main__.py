@@ -14,6 +14,7 @@ from scraper.collect import collect, settings_from
 from scraper.errors import ScrapeError
 from settings import params as project_params
 from settings.errors import run
+from settings.progress import silence
 
 
 def defaults():
@@ -48,6 +49,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--allow-thumbnails", action="store_true", default=d.allow_thumbnails,
         help="keep thumbnails when no full-size URL is found",
     )  # fmt: skip
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     if args.limit < 1 or args.workers < 1:
         parser.error("--limit and --workers must be at least 1")
@@ -57,6 +59,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
+    silence(args.quiet)
     settings = settings_from(args.settings) | dict(
         search_url=args.search_url, webdriver_url=args.webdriver_url,
         allow_hosts=args.allow_hosts, host_delay_s=args.host_delay,

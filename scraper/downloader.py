@@ -24,6 +24,7 @@ from scraper.errors import Rejected, ScrapeError
 from scraper.search import Candidate
 from scraper.storage import Storage, short_url
 from settings.errors import first_line
+from settings.progress import bar, lifted
 
 
 @dataclass(frozen=True)
@@ -153,9 +154,13 @@ def download_all(candidates, downloader: Downloader, storage: Storage, report, w
     """Feed search results to `workers` download threads until the storage is full.
 
     A search that stops early (captcha, a crashed browser) ends in report.error
-    after the downloads already queued finish: nothing fetched is lost.
+    after the downloads already queued finish: nothing fetched is lost. A progress
+    bar (on a terminal) counts kept pictures against the limit, with found / kept /
+    skipped beside it.
     """
     futures: dict[Future, Candidate] = {}
+    found = 0
+    shown = bar(desc=f"scrape: {storage.query[:30]}", total=storage.limit, initial=storage.count)
 
     def keep(candidate: Candidate):
         return storage.save(downloader.picture(candidate))
@@ -167,14 +172,19 @@ def download_all(candidates, downloader: Downloader, storage: Storage, report, w
                 future.result()
             except Rejected as e:
                 report.failures[e.kind] += 1
-                downloader.log(f"skip {short_url(candidate.url)[:160]}: {e}")
+                with lifted(shown):
+                    downloader.log(f"skip {short_url(candidate.url)[:160]}: {e}")
+        shown.update(storage.count - shown.n)
+        skipped = sum(report.failures.values())
+        shown.set_postfix(found=found, kept=storage.count, skipped=skipped)
 
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="download") as pool:
+    with shown, ThreadPoolExecutor(max_workers=workers, thread_name_prefix="download") as pool:
         try:
             while not storage.full():
                 candidate = _next(candidates, report)
                 if candidate is None:
                     break
+                found += 1
                 if not storage.claim_url(candidate.url):
                     continue  # kept by an earlier run (data: URIs are checked by hash)
                 futures[pool.submit(keep, candidate)] = candidate

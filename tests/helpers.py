@@ -440,3 +440,48 @@ def assert_folder_matches_manifest(out: Path) -> list[dict]:
     for r in records:
         assert file_sha256((out / r["file"]).read_bytes()) == r["sha256"]
     return records
+
+
+# --- progress bars (settings/progress.py) ---
+
+
+class TerminalStream(io.StringIO):
+    """A text stream that says it is a terminal: progress bars draw on it."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def run_on_terminal(
+    args: list[str], cwd: Path | str = ROOT, timeout: float = 300, env: dict | None = None
+) -> str:
+    """Run a command with stderr on a pseudo-terminal (stdout to /dev/null); what the
+    terminal showed."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import subprocess
+    import termios
+
+    leader, follower = pty.openpty()
+    # 24 rows of 100 columns: a new pseudo-terminal has none, and bars fit their width
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
+    child = subprocess.Popen(
+        args, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=follower,
+        env=env,
+    )  # fmt: skip
+    os.close(follower)
+    shown = bytearray()
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the child closed its end
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    child.wait(timeout=timeout)
+    return shown.decode(errors="replace")

@@ -24,7 +24,7 @@ from dataset import cifake, dedup, merge, preprocess, scraped
 from dataset.errors import DatasetError
 from dataset.hashing import NearDuplicateIndex, perceptual_hash, perceptual_hashes, pixel_sha256
 from dataset.imaging import decode_image, load_image, sniff_format
-from tests.helpers import ROOT, make_image
+from tests.helpers import ROOT, TerminalStream, make_image, make_web_store
 
 SHIPPED = yaml.safe_load((ROOT / "params.yaml").read_text())
 GROUPS = [(s, c) for s in ("train", "test") for c in ("REAL", "FAKE")]
@@ -526,3 +526,28 @@ def test_pixel_hash_is_about_pixels_not_files():
     rgb = decode_image(jpeg(5))
     Image.fromarray(rgb).save(png, "PNG")
     assert pixel_sha256(decode_image(png.getvalue())) == pixel_sha256(rgb)
+
+
+# --- progress bars (settings/progress.py) ---
+
+
+@pytest.mark.parametrize("terminal", [True, False], ids=["terminal", "pipe"])
+def test_each_data_step_shows_a_bar_on_a_terminal_only(tmp_path, monkeypatch, terminal):
+    stream = TerminalStream() if terminal else io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stream)
+    wrapped = tmp_path / "wrapped.zip"  # a wrapping folder: the archive is repacked
+    source = cifake_zip(tmp_path / "c.zip", per_group=3)
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(wrapped, "w") as out:
+        for info in src.infolist():
+            out.writestr("cifake/" + info.filename, src.read(info))
+    add_scraped(tmp_path / "scraped", "cats", [jpeg(s, 64) for s in range(4)], "real")
+    build(tmp_path, wrapped, {"cats": "real"})
+    run_preprocess(tmp_path)
+    (tmp_path / "web-pictures").mkdir()
+    make_web_store(tmp_path / "web-pictures", 48, 36, ["held"], n=6)
+    shown = stream.getvalue()
+    steps = ("cifake: repack", "merge: decode + hash", "preprocess: resize", "prepare_web: rescale")
+    if terminal:
+        assert all(f"{step}:" in shown for step in steps), shown
+    else:
+        assert shown == ""

@@ -13,7 +13,16 @@ from pathlib import Path
 import pytest
 
 from model import predict
-from tests.helpers import ROOT, make_image, png_with_text, publish_tiny, solid, with_c2pa
+from tests.helpers import (
+    ROOT,
+    TerminalStream,
+    make_image,
+    png_with_text,
+    publish_tiny,
+    run_on_terminal,
+    solid,
+    with_c2pa,
+)
 
 
 @pytest.fixture(scope="module")
@@ -146,6 +155,25 @@ def test_command_line(pictures, model_dir):
     assert done.stderr == ""
     assert done.stdout.startswith(",".join(predict.FIELDS) + "\n")
     assert len(done.stdout.splitlines()) == 5
+
+
+def test_a_progress_bar_counts_the_pictures_on_a_terminal_and_quiet_hides_it(pictures, model_dir):
+    args = ["--csv", str(pictures / "folder"), "--model", str(model_dir)]
+    for quiet in (False, True):
+        out, err = io.StringIO(), TerminalStream()
+        code = predict.main(args + ["--quiet"] * quiet, out, err)
+        assert code == 1 and len(out.getvalue().splitlines()) == 5
+        assert ("predict:" in err.getvalue() and "/4 " in err.getvalue()) != quiet
+
+
+def test_command_line_draws_its_bar_on_a_pseudo_terminal(pictures, model_dir):
+    """The real command with stderr on a terminal (test_command_line: on a pipe, nothing)."""
+    shown = run_on_terminal(
+        [sys.executable, "-m", "model.predict", str(pictures / "folder")],
+        env={"REALORAI_MODEL_DIR": str(model_dir)},
+    )
+    assert "predict:" in shown and "/4 " in shown
+    assert "page.jpg: error: an HTML page" in shown  # error lines still reach stderr
 
 
 def test_rows_carry_the_view_and_what_the_file_says_about_its_origin(tmp_path, model_dir):

@@ -38,6 +38,8 @@ def test_evaluate_stage_writes_reports(tmp_path, monkeypatch):
     bins = json.loads((folder / "reliability.json").read_text())["reliability"]
     assert bins and bins[0].keys() == {"confidence", "accuracy", "count"}
     assert sum(b["count"] for b in bins) == SIZES["test"]
+    for chart in ("roc", "precision_recall", "confusion", "reliability", "robustness"):
+        assert (tmp_path / f"reports/figures/{chart}.png").read_bytes()[:4] == b"\x89PNG", chart
     matrix = json.loads((folder / "confusion.json").read_text())["matrix"]
     assert np.sum(matrix) == SIZES["test"]
     with Image.open(tmp_path / "reports/images/worst_mistakes.png") as grid:

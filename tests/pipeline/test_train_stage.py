@@ -29,6 +29,7 @@ def test_train_stage_writes_model_and_metrics(tmp_path, monkeypatch):
     assert {"train", "val", "step", "epochs_run", "images_per_second"} <= set(metrics)
     assert {"loss", "accuracy", "auc"} <= set(metrics["val"])
     assert (tmp_path / "reports/train/plots/metrics/val/loss.tsv").is_file()
+    assert Path("reports/figures/training.png").read_bytes()[:4] == b"\x89PNG"  # its chart
     assert not (tmp_path / "dvc.yaml").exists()  # dvc.yaml of the project declares the outputs
 
 
