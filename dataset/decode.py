@@ -12,7 +12,8 @@ files) itself, so only names go to the workers and only small results come back.
 
 `same_as_load_image` says when `resize_image(decode_image(b))` is exactly
 `load_image(b)`: always, except for a JPEG at least twice the target size on both
-sides, which load_image decodes at a reduced DCT scale (draft mode).
+sides, which load_image decodes at a reduced DCT scale (draft mode), and a picture
+above `imaging.REDUCE_ABOVE` pixels, which it box-reduces while converting.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def workers() -> int:
 
 def same_as_load_image(fmt: str, width: int, height: int, size: int) -> bool:
     """True when resize_image(decode_image(data), size) == load_image(data, size)."""
-    return not (fmt == "JPEG" and min(width, height) >= 2 * size)
+    return imaging.decodes_at_full_size(fmt, width, height, size)
 
 
 def read_bytes(path: str, member: str | None) -> bytes:
