@@ -11,3 +11,11 @@ class Rejected(Exception):
     def __init__(self, kind: str, message: str):
         super().__init__(message)
         self.kind = kind
+
+
+class FetchError(ScrapeError):
+    """A download failed; `kind` is a short category for counting (e.g. "HTTP 404")."""
+
+    def __init__(self, kind: str, message: str):
+        super().__init__(message)
+        self.kind = kind

@@ -1,29 +1,27 @@
-"""Downloads from the web: retries, timeouts, politeness, and the SSRF guard.
+"""Downloads from the web: retries, timeouts, politeness, redirects hop by hop.
 
-Image URLs come from search results, i.e. from strangers. Before every request
-(and every redirect hop) `check_url` refuses URLs whose host resolves to this
-machine or its private network, so a result cannot make the scraper (or the app)
-read http://169.254.169.254/ or a service on localhost. Hosts in `allow_hosts`
-(the offline stand-in on 127.0.0.1) are exempt.
-
-Known limit: the name is resolved again when connecting, so a DNS server that
-answers differently within milliseconds (rebinding) could still slip through.
+Where a download may connect and how long it may take are scraper/guard.py's: every
+request and redirect hop is checked by URL first (`check_url`), and every
+connection by the address it reached; `timeout` is one deadline for the whole fetch.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 import threading
 import time
 from collections.abc import Callable
-from urllib.parse import urljoin, urlsplit
+from contextlib import suppress
+from urllib.parse import urljoin
 
 import requests
-from requests.adapters import HTTPAdapter
+from urllib3.exceptions import MaxRetryError, ResponseError
 from urllib3.util.retry import Retry
 
-from scraper.errors import ScrapeError
+from scraper import guard
+from scraper.errors import FetchError, ScrapeError
+from scraper.guard import check_url
+
+__all__ = ["FetchError", "ScrapeError", "check_url", "fetch_bytes", "new_session"]
 
 # Used when no browser tells us its own (scraper.browser.user_agent): downloads should
 # look like the browser that found the pictures, not like a script.
@@ -36,14 +34,6 @@ MAX_REDIRECTS = 5
 RETRY_AFTER_CAP_S = 30.0  # scrape.retry_after_cap_s: a longer Retry-After waits only this
 CONNECT_TIMEOUT_CAP_S = 10.0
 CHUNK = 64 * 1024
-
-
-class FetchError(ScrapeError):
-    """A download failed; `kind` is a short category for counting (e.g. "HTTP 404")."""
-
-    def __init__(self, kind: str, message: str):
-        super().__init__(message)
-        self.kind = kind
 
 
 class CappedRetry(Retry):
@@ -59,6 +49,24 @@ class CappedRetry(Retry):
     def get_retry_after(self, response):
         seconds = super().get_retry_after(response)
         return None if seconds is None else min(seconds, self.cap_s)
+
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None, **kw):
+        """The next retry, unless its wait would outlast the fetch's deadline: then no
+        retry (the server's last answer is the result), rather than a wait in vain."""
+        retry = super().increment(method, url, response, error, _pool, **kw)
+        wait = retry.wait_before_retry(response)
+        if wait > guard.current().remaining():
+            reason = error or ResponseError(f"no time left to wait {wait:g} s for a retry")
+            raise MaxRetryError(_pool, url, reason)
+        return retry
+
+    def wait_before_retry(self, response) -> float:
+        """What `sleep` will wait: the Retry-After asked (capped), else the backoff."""
+        if self.respect_retry_after_header and response is not None:
+            asked = self.get_retry_after(response)
+            if asked:
+                return asked
+        return self.get_backoff_time()
 
     def sleep_for_retry(self, response):
         asked = super().get_retry_after(response) if response is not None else None
@@ -76,46 +84,6 @@ def capped_retry(cap_s: float, log=None) -> type[CappedRetry]:
     return type("CappedRetry", (CappedRetry,), {"cap_s": cap_s, "log": staticmethod(log)})
 
 
-def check_url(url: str, allow_hosts=()) -> None:
-    """Raise ScrapeError unless `url` is http(s) to a host with only global addresses."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-    except ValueError as e:  # e.g. http://[::1/x: "Invalid IPv6 URL"
-        raise FetchError("malformed URL", f"malformed URL {url[:100]!r} ({e})") from None
-    if parts.scheme not in ("http", "https"):
-        raise FetchError(
-            "refused", f"refused {parts.scheme or 'relative'}: URL (only http and https)"
-        )
-    if not host:
-        raise FetchError("refused", f"refused URL without a host: {url[:100]}")
-    if host.lower() in {h.lower().strip("[]") for h in allow_hosts}:
-        return
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        raise FetchError("refused", f"refused URL with a bad port: {url[:100]}") from None
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as e:
-        raise FetchError("connection", f"could not resolve host {host} ({e})") from None
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
-        if why := _not_public(address):
-            raise FetchError("refused", f"refused {host}: it resolves to {why} address {address}")
-
-
-def _not_public(address) -> str | None:
-    """Why an address is off limits ("loopback", "private"...), or None when global."""
-    mapped = getattr(address, "ipv4_mapped", None)
-    if mapped is not None:  # ::ffff:127.0.0.1 is 127.0.0.1
-        address = mapped
-    for kind in ("loopback", "unspecified", "link_local", "multicast", "private", "reserved"):
-        if getattr(address, f"is_{kind}"):
-            return kind.replace("_", "-")
-    return None if address.is_global else "non-global"
-
-
 def new_session(
     retries: int = 3,
     backoff: float = 0.5,
@@ -124,7 +92,8 @@ def new_session(
     retry_after_cap_s: float = RETRY_AFTER_CAP_S,
     log: Callable[[str], object] | None = None,
 ) -> requests.Session:
-    """A Session that retries connection failures and 429/5xx with exponential backoff.
+    """A guarded Session (scraper/guard.py) that retries connection failures and 429/5xx
+    with exponential backoff.
 
     A 429/503 Retry-After is honoured up to `retry_after_cap_s`, each wait logged.
     """
@@ -143,7 +112,10 @@ def new_session(
         redirect=False,  # fetch_bytes follows redirects itself, checking every hop
     )
     session = requests.Session()
-    adapter = HTTPAdapter(max_retries=retry, pool_maxsize=16)
+    # A proxy from the environment would hide where a connection goes: the guard's
+    # adapter refuses proxies, so downloads connect directly.
+    session.trust_env = False
+    adapter = guard.GuardedAdapter(max_retries=retry, pool_maxsize=16)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers.update({"User-Agent": user_agent, "Accept": ACCEPT_IMAGES})
@@ -180,52 +152,67 @@ def fetch_bytes(
 ) -> tuple[bytes, str]:
     """(body, content type) of `url`; redirects followed here, each hop re-checked.
 
-    The content type is what the server said, not what the bytes are: callers sniff.
-    Raises FetchError (a ScrapeError) with one line on any failure.
+    `timeout` is the deadline of the whole fetch: connecting, waiting, retries, every
+    redirect hop and the body together (the throttle's politeness waits excluded).
+    `session` is one of `new_session`: its connections are checked at the socket
+    against `allow_hosts`. The content type is what the server said, not what the
+    bytes are: callers sniff. Raises FetchError (a ScrapeError) with one line on any
+    failure.
     """
-    current = url
-    for _ in range(MAX_REDIRECTS + 1):
-        check_url(current, allow_hosts)
-        host = urlsplit(current).hostname
-        if throttle is not None:
-            throttle.wait(host)
-        response = _get(session, current, host, timeout)
-        with response:
-            if response.is_redirect:
-                current = _redirect_target(current, response.headers["location"])
-                continue
-            if response.status_code >= 400:
-                raise FetchError(
-                    f"HTTP {response.status_code}", f"HTTP {response.status_code} from {host}"
-                )
-            body = _read_capped(response, host, max_bytes, timeout)
-            return body, response.headers.get("content-type", "")
+    with guard.fetching(allow_hosts, timeout) as rules:
+        current = url
+        for _ in range(MAX_REDIRECTS + 1):
+            host = check_url(current, allow_hosts)
+            if throttle is not None:
+                throttle.wait(host)
+            with rules.on_clock(host):
+                target, body, content_type = _one_hop(session, current, host, max_bytes, rules)
+            if target is None:
+                return body, content_type
+            current = target
     raise FetchError(
         "redirects", f"too many redirects (more than {MAX_REDIRECTS}) from {url[:100]}"
     )
 
 
-def _redirect_target(current: str, location: str) -> str:
+def _one_hop(session, url: str, host: str, max_bytes: int, rules: guard.Rules):
+    """(redirect target, None, "") or (None, body, content type) of one request."""
+    response = _get(session, url, host, rules)
+    with response:
+        if response.is_redirect:
+            return _redirect_target(url, host, response.headers["location"]), None, ""
+        if response.status_code >= 400:
+            raise FetchError(
+                f"HTTP {response.status_code}", f"HTTP {response.status_code} from {host}"
+            )
+        body = _read_capped(response, host, max_bytes, rules)
+        return None, body, response.headers.get("content-type", "")
+
+
+def _redirect_target(current: str, host: str, location: str) -> str:
+    with suppress(UnicodeError):  # http.client reads Latin-1; servers send UTF-8, as requests reads
+        location = location.encode("latin-1").decode("utf-8")
     try:
         return urljoin(current, location)
     except ValueError as e:
         raise FetchError(
-            "malformed URL", f"malformed redirect to {location[:100]!r} ({e})"
+            "malformed URL", f"malformed redirect from {host} to {location[:100]!r} ({e})"
         ) from None
 
 
-def _get(session, url: str, host: str, timeout: float) -> requests.Response:
+def _get(session, url: str, host: str, rules: guard.Rules) -> requests.Response:
+    left = rules.remaining()
     try:
         return session.get(
             url,
             stream=True,
             allow_redirects=False,
-            timeout=(min(timeout, CONNECT_TIMEOUT_CAP_S), timeout),
+            timeout=(min(left, CONNECT_TIMEOUT_CAP_S), left),
         )
     except requests.exceptions.ConnectTimeout:
         raise FetchError("timed out", f"timed out connecting to {host}") from None
     except requests.exceptions.ReadTimeout:
-        raise FetchError("timed out", f"timed out after {timeout:g} s waiting for {host}") from None
+        raise rules.timed_out(host) from None
     except requests.exceptions.RetryError:
         raise FetchError("retries", f"gave up on {host} after repeated errors") from None
     except (requests.exceptions.InvalidURL, ValueError) as e:
@@ -235,22 +222,21 @@ def _get(session, url: str, host: str, timeout: float) -> requests.Response:
         raise FetchError("connection", f"could not connect to {host} ({_root_cause(e)})") from None
 
 
-def _read_capped(response, host: str, max_bytes: int, timeout: float) -> bytes:
+def _read_capped(response, host: str, max_bytes: int, rules: guard.Rules) -> bytes:
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
         raise FetchError("too large", f"larger than {max_bytes} bytes ({declared} from {host})")
     chunks, size = [], 0
     try:
         for chunk in response.iter_content(CHUNK):
+            rules.check_time(host)  # the watchdog cuts a stalled read; this, a steady trickle
             size += len(chunk)
             if size > max_bytes:
                 raise FetchError("too large", f"larger than {max_bytes} bytes (from {host})")
             chunks.append(chunk)
     except requests.exceptions.RequestException as e:
         if "timed out" in str(e).lower():
-            raise FetchError(
-                "timed out", f"timed out after {timeout:g} s reading from {host}"
-            ) from None
+            raise rules.timed_out(host) from None
         raise FetchError("connection", f"connection to {host} broke ({_root_cause(e)})") from None
     return b"".join(chunks)
 

@@ -107,7 +107,7 @@ def test_each_faulty_download_is_one_line_and_the_rest_go_on(driver, standin, tm
     lines: list[str] = []
     report = scrape(
         driver, standin, "faults", tmp_path / "out", limit=50,
-        download_timeout_s=1.0, max_bytes=1_000_000, log=lines.append,
+        download_timeout_s=2.0, max_bytes=1_000_000, log=lines.append,
     )  # fmt: skip
     expected = {
         "HTTP 404": "/fault/404.jpg", "HTTP 500": "/fault/500.jpg",

@@ -22,6 +22,7 @@ from scraper.downloader import parse_data_uri
 from scraper.errors import ScrapeError
 from scraper.storage import short_url
 from tests.helpers import make_image
+from tests.raw_server import RawServer, answer, slow_redirects, trickle
 
 
 @pytest.fixture(scope="module")
@@ -140,6 +141,46 @@ def test_content_type_is_reported_not_trusted(server, session):
     base, _ = server
     data, content_type = fetch(session, base + "/fault/page.jpg")
     assert content_type == "image/jpeg" and data.lstrip().lower().startswith(b"<!doctype html")
+
+
+# --- one deadline over the whole fetch ---
+
+# A byte every 0.2 s for 8 s: each read is quick, only a total deadline ends it early.
+TRICKLES = {
+    "headers": (b"HTTP/1.1 200 OK\r\nX-Slow: ", b"a"),
+    "endless 100 Continue": (b"", b"HTTP/1.1 100 Continue\r\n\r\n"),
+    "body": (b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n", b"\xff"),
+    "chunked body": (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", b"1\r\n\xff\r\n"),
+    "body without a length": (b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n", b"\xff"),
+}
+
+
+@pytest.mark.parametrize("what", TRICKLES)
+def test_a_trickling_server_cannot_hold_a_download_past_its_deadline(session, what):
+    with RawServer(trickle(*TRICKLES[what])) as server:
+        with pytest.raises(
+            http.FetchError, match=r"^timed out after 1 s waiting for 127\.0\.0\.1$"
+        ):
+            fetch(session, f"{server.url}/x.jpg", timeout=1)
+        assert not server.finished.is_set()  # the fetch gave up while the server trickled
+
+
+def test_a_retry_after_longer_than_the_deadline_ends_the_fetch_at_once(session):
+    unavailable = b"HTTP/1.1 503 Busy\r\nRetry-After: 5\r\nContent-Length: 0\r\n\r\n"
+    with RawServer(answer(unavailable)) as server:
+        with pytest.raises(http.FetchError, match=r"^HTTP 503 from 127\.0\.0\.1$"):
+            fetch(session, f"{server.url}/x.jpg", timeout=1)
+        assert server.received.count(b"GET /x.jpg ") == 1  # no wait in vain, no retry
+
+
+def test_the_deadline_covers_every_redirect_hop(session):
+    # six hops of 0.3 s each, against 1 s in all; before, it ended in "too many redirects"
+    with (
+        RawServer(slow_redirects(0.3)) as server,
+        pytest.raises(http.FetchError, match="^timed out after 1 s") as caught,
+    ):
+        fetch(session, f"{server.url}/x.jpg", timeout=1)
+    assert caught.value.kind == "timed out"
 
 
 # --- the folder: resume bookkeeping ---

@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import ExitStack
 
 import pytest
 
 from devtools.standin import items_for, script_data, serve
 from scraper import http, parser
 from scraper.browser import user_agent
-from scraper.downloader import Downloader, Limits
+from scraper.collect import Report
+from scraper.downloader import Downloader, Limits, download_all
 from scraper.errors import Rejected
 from scraper.pacing import Pacer
 from scraper.search import Candidate
+from scraper.storage import Storage
 from tests.helpers import make_image
+from tests.raw_server import RawServer, redirect_to
 
 BASE = "http://127.0.0.1:9"
 
@@ -154,7 +158,18 @@ def test_retry_after_is_honoured_up_to_the_cap_and_logged(server, cap, waited, c
     ]
 
 
-@pytest.mark.parametrize("url", ["http://[::1/x.jpg", "http://[zz]/x.jpg", "https://[::1"])
+# Addresses no parser takes: a bracket left open, not an address in brackets, a fullwidth
+# number sign (U+FF03) that NFKC turns into "#" inside the host, a port that is a word.
+MALFORMED = (
+    "http://[::1/x.jpg",
+    "http://[zz]/x.jpg",
+    "https://[::1",
+    "http://a\uff03b.example/x.jpg",
+    "http://example.com:port/x.jpg",
+)
+
+
+@pytest.mark.parametrize("url", MALFORMED)
 def test_a_malformed_url_is_one_refusal_with_its_reason(url):
     with pytest.raises(http.FetchError, match=r"^malformed URL ") as caught:
         http.check_url(url)
@@ -167,3 +182,25 @@ def test_a_malformed_redirect_is_one_refusal(server):
         http.fetch_bytes(session, f"{server}/redirect?to=http%3A%2F%2F%5B%3A%3A1%2Fx",
                          allow_hosts=("127.0.0.1",), max_bytes=10**6, timeout=5)  # fmt: skip
     assert caught.value.kind == "malformed URL"
+
+
+def test_malformed_urls_in_results_and_redirects_are_each_one_counted_skip(server, tmp_path):
+    """A result's URL, or a redirect's Location (sent as UTF-8 bytes), that no parser takes:
+    one "malformed URL" skip each, one line each, and the picture after them is kept."""
+    lines = []
+    with ExitStack() as stack:
+        hops = [stack.enter_context(RawServer(redirect_to(url))) for url in MALFORMED]
+        urls = [
+            *MALFORMED,
+            *(f"{hop.url}/r.jpg" for hop in hops),
+            f"{server}/images/real/real0.jpg",
+        ]
+        report = Report("cats", "real", tmp_path, 10)
+        limits = Limits(allow_hosts=("127.0.0.1",), host_delay_s=0.0)
+        downloader = Downloader(limits, report.seconds, lines.append)
+        candidates = (Candidate(url, "", None, "script") for url in urls)
+        storage = Storage(tmp_path, "cats", "real", 10)
+        download_all(candidates, downloader, storage, report, workers=2)
+    assert dict(report.failures) == {"malformed URL": 2 * len(MALFORMED)} and storage.count == 1
+    skips = [line for line in lines if line.startswith("skip ")]
+    assert len(skips) == 2 * len(MALFORMED) and all("malformed" in line for line in skips)
