@@ -62,20 +62,9 @@ def training_set(train: Split, modified, n: int, classes: int, seed: int = 0) ->
     chosen = train.subset(rows)
     if classes == 2:
         return chosen
-    edited = modified.subset(np.isin(modified.real_id, chosen.id))
-    return Split(
-        "train",
-        np.concatenate([chosen.x, edited.x]),
-        np.concatenate([three_class_labels(chosen.y), np.full(len(edited), labels.MODIFIED)]),
-        np.concatenate([chosen.source, edited.real_source]),
-        np.concatenate([chosen.id, np.char.add("modified:", edited.real_id)]),
-    )
+    from model.data import with_modified
 
-
-def balanced_weights(labels: np.ndarray) -> dict[int, float]:
-    """n / (k * n_c) per class, so each class weighs alike in the loss."""
-    values, counts = np.unique(labels, return_counts=True)
-    return {int(v): len(labels) / (len(values) * c) for v, c in zip(values, counts, strict=True)}
+    return with_modified(chosen, modified.subset(np.isin(modified.real_id, chosen.id)))
 
 
 def fit(split: Split, train_params, classes: int):
@@ -83,7 +72,7 @@ def fit(split: Split, train_params, classes: int):
     import keras
 
     from model.build import build_model, loss_for
-    from model.data import training_dataset
+    from model.data import balanced_weights, training_dataset
     from model.train import optimizer_for
 
     p = dataclasses.replace(train_params, classes=classes)

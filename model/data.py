@@ -8,8 +8,10 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from dataset.modified import ModifiedSet
 from dataset.prepared import Split
 from model.augment import augment_batch
+from model.classes import MODIFIED, three_class_labels
 from model.ela import add_ela
 from model.errors import ModelError
 
@@ -23,6 +25,24 @@ def class_weight(meta: dict) -> dict[int, float] | None:
         return {int(k): float(v) for k, v in weights.items()}
     except (AttributeError, TypeError, ValueError):
         raise ModelError(f"meta.json class_weight must map 0/1 to numbers, got {weights}") from None
+
+
+def with_modified(split: Split, modified: ModifiedSet) -> Split:
+    """The split with three-class labels (model.classes) and the modified set's pictures
+    of that split appended as MODIFIED (their ids prefixed "modified:")."""
+    return Split(
+        split.name,
+        np.concatenate([split.x, modified.x]),
+        np.concatenate([three_class_labels(split.y), np.full(len(modified), MODIFIED)]),
+        np.concatenate([split.source, modified.real_source]),
+        np.concatenate([split.id, np.char.add("modified:", modified.real_id.astype(str))]),
+    )
+
+
+def balanced_weights(labels: np.ndarray) -> dict[int, float]:
+    """n / (k * n_c) per class, so each class weighs alike in the loss."""
+    values, counts = np.unique(labels, return_counts=True)
+    return {int(v): len(labels) / (len(values) * c) for v, c in zip(values, counts, strict=True)}
 
 
 def with_ela(x: np.ndarray, ela: bool) -> np.ndarray:

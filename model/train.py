@@ -14,9 +14,16 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
+from dataset.modified import MODIFIED, load_modified
 from dataset.prepared import PREPARED, Split, load_meta, load_split
-from model.build import build_model, check_size
-from model.data import class_weight, eval_dataset, training_dataset
+from model.build import build_model, check_size, loss_for
+from model.data import (
+    balanced_weights,
+    class_weight,
+    eval_dataset,
+    training_dataset,
+    with_modified,
+)
 from model.errors import ModelError
 
 MODEL_DIR = Path("data/model")
@@ -143,13 +150,27 @@ def _metric_name(keras_name: str) -> str:
     return f"train/{keras_name}"
 
 
-def train(params, prepared: Path | str = PREPARED, out_dir: Path | str = MODEL_DIR, live=None):
-    """Train, save out_dir/model.keras, history.json and training.json; return the summary."""
+def train(
+    params,
+    prepared: Path | str = PREPARED,
+    out_dir: Path | str = MODEL_DIR,
+    live=None,
+    modified: Path | str = MODIFIED,
+):
+    """Train, save out_dir/model.keras, history.json and training.json; return the summary.
+
+    train.classes 3 adds each split's modified pictures (data/modified) as a third class.
+    """
     keras.utils.set_random_seed(params.seed)
     train_split, val_split = load_split("train", prepared), load_split("val", prepared)
     meta = load_meta(prepared)
     size = _image_size(train_split, val_split, meta)
-    weights = class_weight(meta)
+    if params.classes == 3:
+        train_split = with_modified(train_split, load_modified("train", modified))
+        val_split = with_modified(val_split, load_modified("val", modified))
+        weights = balanced_weights(train_split.y)  # three classes of unequal size
+    else:
+        weights = class_weight(meta)
 
     strategy = strategy_for(params.strategy)
     steps = max(1, len(train_split) // params.batch_size)
@@ -158,11 +179,8 @@ def train(params, prepared: Path | str = PREPARED, out_dir: Path | str = MODEL_D
         check_size(model)
         model.compile(
             optimizer=optimizer_for(params, steps),
-            loss=keras.losses.BinaryCrossentropy(),
-            metrics=[
-                keras.metrics.BinaryAccuracy(name="accuracy"),
-                keras.metrics.AUC(name="auc"),
-            ],
+            loss=loss_for(params.classes),
+            metrics=_metrics(params.classes),
         )
     fit_data = training_dataset(
         train_split, params.batch_size, augment=params.augment, ela=params.ela, seed=params.seed
@@ -211,6 +229,12 @@ def train(params, prepared: Path | str = PREPARED, out_dir: Path | str = MODEL_D
     else:
         _save_and_discard(model, history.history, summary)
     return summary
+
+
+def _metrics(classes: int) -> list:
+    if classes == 2:
+        return [keras.metrics.BinaryAccuracy(name="accuracy"), keras.metrics.AUC(name="auc")]
+    return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
 
 
 def _image_size(train_split: Split, val_split: Split, meta: dict) -> int:

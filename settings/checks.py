@@ -19,10 +19,6 @@ class ParamsError(UserError, ValueError):
     """A key of params.yaml is unknown, of the wrong type or impossible."""
 
 
-def positive():
-    return field(metadata={"min": 1})
-
-
 def at_least(lo, default=dataclasses.MISSING):
     return field(default=default, metadata={"min": lo})
 

@@ -33,6 +33,21 @@ def test_train_stage_writes_model_and_metrics(tmp_path, monkeypatch):
     assert not (tmp_path / "dvc.yaml").exists()  # dvc.yaml of the project declares the outputs
 
 
+def test_three_classes_train_on_the_modified_set_too(tmp_path, monkeypatch):
+    from pipeline import modify
+
+    make_project(tmp_path, monkeypatch, classes=3)
+    modify.main()  # data/modified from the tiny prepared splits
+    stage.main()
+    model = keras.saving.load_model("data/model/model.keras", compile=False)
+    assert model(np.zeros((2, 36, 36, 3), np.uint8)).shape == (2, 3)
+    summary = json.loads(Path("data/model/training.json").read_text())
+    modified = np.load("data/modified/train.npz")["kind"]
+    assert summary["train_images"] == len(np.load("data/prepared/train.npz")["y"]) + len(modified)
+    assert set(summary["class_weight"]) == {"0", "1", "2"}  # real, modified, ai weighed alike
+    assert summary["params"]["classes"] == 3
+
+
 def test_training_is_seeded(tmp_path, monkeypatch):
     make_project(tmp_path, monkeypatch, augment=True)
     stage.main()
