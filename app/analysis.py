@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app import messages
+from app import config, messages
 from dataset.imaging import ImageError, decode_image
 from dataset.provenance import Provenance, read_provenance
 from model.published import EXAMPLES_LIST
@@ -45,7 +45,7 @@ def analyse(predictor, name: str, data: bytes, *, max_bytes: int, **extra) -> Re
         prediction = predictor.predict_bytes(data, max_bytes=max_bytes)
         picture = display_picture(data, max_bytes)
     except ImageError as e:
-        error = messages.picture_problem(str(e), max_mb=max_bytes / 2**20, from_url=from_url)
+        error = messages.picture_problem(str(e), max_mb=max_bytes / config.MB, from_url=from_url)
         return Result(name, provenance=provenance, error=error, **extra)
     except Exception:  # noqa: BLE001 - one bad picture must not stop the others
         log.exception("analysing %s failed", name)

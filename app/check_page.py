@@ -10,7 +10,7 @@ import time
 
 import streamlit as st
 
-from app import analysis, common, config, messages, results_view
+from app import analysis, common, config, memory, messages, results_view, upload_sweeper
 from app.fetch import FetchError, fetch_url, plain_url, url_name
 from model import published
 from model.errors import ModelError
@@ -22,6 +22,7 @@ def draw() -> None:
     if settings is None:
         return
     loader = common.start_model(settings)
+    upload_sweeper.start()  # once per server: uploads of closed sessions are dropped
     card = _card(settings)
     status = common.sidebar(settings, card, loader)
     if loader is None:
@@ -35,6 +36,7 @@ def draw() -> None:
         f"Pictures (JPEG, PNG, WebP, GIF, BMP, TIFF; up to {settings.max_mb:g} MB each)",
         type=config.UPLOAD_TYPES,
         accept_multiple_files=True,
+        max_upload_size=settings.widget_mb,  # the browser's check: the same number
         key="uploads",
     )
     url_form(settings)
@@ -94,7 +96,7 @@ def url_form(settings) -> None:
 
 
 def fetch_into_state(url: str, settings) -> None:
-    """Fetch once per click; reruns (e.g. the heat-map toggle) reuse the bytes."""
+    """Fetch once per click; the bytes stay only until analysed (see analyse_all)."""
     count = st.session_state.get("url_count", 0) + 1
     st.session_state["url_count"] = count
     outcome = {"url": url, "key": f"url:{count}", "data": None, "error": None}
@@ -126,11 +128,17 @@ def upload_items(uploads, settings) -> list[dict]:
 
 def url_items() -> list[dict]:
     fetched = st.session_state.get("url_fetch")
-    if not fetched or fetched["data"] is None:
+    if not fetched or fetched["error"]:
         return []
-    data = fetched["data"]
+    data = fetched["data"]  # None once analysed: reruns reuse the result, not the bytes
     name = url_name(fetched["url"])
-    return [{"key": fetched["key"], "name": name, "source": "url", "read": lambda: data}]
+    return [{"key": fetched["key"], "name": name, "source": "url", "read": lambda: _read(data)}]
+
+
+def _read(data: bytes | None) -> bytes:
+    if data is None:  # only if the result was dropped meanwhile: fetch again
+        raise OSError("the fetched bytes are gone")
+    return data
 
 
 def example_items(examples) -> list[dict]:
@@ -161,7 +169,19 @@ def analyse_all(predictor, items: list[dict], settings) -> list[analysis.Result]
     keep = {item["key"] for item in items}
     for key in [k for k in done if k not in keep]:  # forget removed uploads
         del done[key]
+    forget_fetched_bytes()
+    if new:
+        memory.release()  # the decoding buffers of these pictures, back to the system
     return [done[item["key"]] for item in items]
+
+
+def forget_fetched_bytes() -> None:
+    """A session keeps each picture's small result (verdict, display copy), not its bytes:
+    the uploads' bytes are Streamlit's (while listed in the uploader), a URL's are dropped
+    here once analysed."""
+    fetched = st.session_state.get("url_fetch")
+    if fetched and fetched["key"] in st.session_state.get("analysed", {}):
+        fetched["data"] = None
 
 
 def analyse_item(predictor, item: dict, settings) -> analysis.Result:

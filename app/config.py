@@ -10,6 +10,7 @@ Environment:
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,10 @@ EXAMPLES_DIR_ENV = "REALORAI_EXAMPLES_DIR"
 REPORTS_DIR_ENV = "REALORAI_REPORTS_DIR"
 ALLOW_HOSTS_ENV = "REALORAI_ALLOW_HOSTS"
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff"]
-MB = 1024 * 1024
+# One megabyte of app.max_upload_mb, as the browser counts it: Streamlit 1.67's uploader
+# refuses a file over max_upload_size * 1000**2 bytes (1024**2 only on Windows) and says
+# "File must be 20.0MB or smaller", so a 20 MB limit is 20,000,000 bytes everywhere.
+MB = 1000 * 1000
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,11 @@ class Settings:
     @property
     def max_mb(self) -> float:
         return self.max_bytes / MB
+
+    @property
+    def widget_mb(self) -> int:
+        """The uploader's own limit (whole megabytes only): the app's check is exact."""
+        return max(1, math.ceil(self.max_mb))
 
 
 def load_settings(env=None) -> Settings:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import unquote, urlsplit
 
-from app import messages
+from app import config, messages
 
 
 class FetchError(ValueError):
@@ -15,7 +15,7 @@ class FetchError(ValueError):
 def fetch_url(url: str, *, allow_hosts=(), max_bytes: int, timeout: float) -> bytes:
     """The bytes behind an image URL. The server's content type is not trusted: the
     decoder sniffs the bytes themselves. Raises FetchError with one plain sentence."""
-    words = {"max_mb": max_bytes / (1024 * 1024), "timeout": timeout}
+    words = {"max_mb": max_bytes / config.MB, "timeout": timeout}
     url = url.strip()
     if not url:
         raise FetchError(messages.fetch_problem("empty", **words))

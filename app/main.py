@@ -16,6 +16,11 @@ ROOT = str(Path(__file__).resolve().parents[1])
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+from app import memory  # noqa: E402 - needs the repository root on sys.path (above)
+
+# Once per process: ~20 MB upload buffers handed back when freed (app/memory.py).
+memory.fix_mmap_threshold()
+
 # The tab icon is an emoji (drawn locally; a Material favicon is fetched from Google),
 # the page icons are Material (bundled with Streamlit; emoji need a font a system may lack).
 st.set_page_config(page_title="Real or AI-generated?", page_icon="🔎", layout="wide")

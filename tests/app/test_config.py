@@ -1,0 +1,81 @@
+"""The upload limit is one number: params.yaml app.max_upload_mb, in megabytes of
+1,000,000 bytes as the browser counts them (Streamlit 1.67's uploader refuses a file over
+max_upload_size * 1000**2 bytes and says "File must be 20.0MB or smaller"). The widget,
+the server, the decoder's byte cap and every sentence shown use it."""
+
+from __future__ import annotations
+
+import struct
+import tomllib
+import zlib
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app import config, messages
+from dataset.imaging import ImageError, decode_image
+from settings import params
+from tests.helpers import ROOT, publish_tiny, solid
+
+MAIN = str(ROOT / "app" / "main.py")
+REPORTED = 20_823_884  # the upload the browser refused while the page said "up to 20 MB"
+
+
+def padded_png(size: int) -> bytes:
+    """A valid 50x40 PNG of exactly `size` bytes (a private ancillary chunk of zeros)."""
+    png = solid(255)
+    end = png.rindex(b"IEND") - 4
+    filler = b"prVt" + bytes(size - len(png) - 12)
+    chunk = struct.pack(">I", len(filler) - 4) + filler + struct.pack(">I", zlib.crc32(filler))
+    return png[:end] + chunk + png[end:]
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    monkeypatch.setenv("REALORAI_MODEL_DIR", str(publish_tiny(tmp_path / "published")))
+    monkeypatch.setenv("REALORAI_EXAMPLES_DIR", str(tmp_path / "no-examples"))
+    monkeypatch.delenv("PARAMS_OVERLAY", raising=False)
+    return monkeypatch
+
+
+def test_the_limit_is_counted_as_the_browser_counts_it():
+    limit = params.load("app", ROOT / "params.yaml").max_upload_mb
+    settings = config.load_settings(env={})
+    assert settings.max_bytes == round(limit * 1000**2)  # 20 MB: 20,000,000 bytes
+    assert settings.max_mb == limit and settings.widget_mb == limit
+    assert settings.max_bytes < REPORTED  # refused by the browser: so by the app too
+
+
+def test_the_server_accepts_every_upload_the_widget_allows():
+    server = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())["server"]
+    settings = config.load_settings(env={})
+    assert server["maxUploadSize"] * 1024**2 >= settings.widget_mb * 1000**2  # MiB there
+
+
+def test_a_file_of_exactly_the_limit_is_decoded_one_byte_more_is_refused():
+    settings = config.load_settings(env={})
+    picture = decode_image(padded_png(settings.max_bytes), max_bytes=settings.max_bytes)
+    assert picture.shape[:2] == (40, 50)
+    with pytest.raises(ImageError, match="file too large"):
+        decode_image(padded_png(settings.max_bytes + 1), max_bytes=settings.max_bytes)
+
+
+def test_the_page_states_the_limit_the_browser_and_the_app_apply(env):
+    settings = config.load_settings(env={})
+    at = AppTest.from_file(MAIN, default_timeout=120)
+    at.run()
+    uploader = at.file_uploader(key="uploads")
+    assert f"up to {settings.max_mb:g} MB each" in uploader.label
+    assert uploader.proto.max_upload_size_mb == settings.widget_mb  # what the browser checks
+    at.file_uploader(key="uploads").set_value(
+        [
+            ("under.png", padded_png(settings.max_bytes), "image/png"),
+            ("over.png", padded_png(settings.max_bytes + 1), "image/png"),
+        ]
+    )
+    at.run()
+    assert not at.exception, at.exception
+    too_large = messages.picture_problem("file too large", max_mb=settings.max_mb)
+    assert f"larger than {settings.max_mb:g} MB" in too_large
+    assert [e.value for e in at.error] == [f"over.png: {too_large}"]
+    assert "under.png" in [c for image in at.image for c in image.captions]
