@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from model.classes import CLASSES
 from model.published import MODEL_FILE as WHOLE_FILE
 from model.published import PATCH_FILE
 from model.published import WHOLE_MAX_SIDE as ROUTING_MAX_SIDE
@@ -28,18 +29,19 @@ def describe(settings: dict) -> str:
     """One line naming the architecture, e.g. cnn4: 4 blocks x 2 conv 32-64-128-256, ..."""
     name = settings.get("architecture", "?")
     head = "-".join(str(u) for u in settings.get("dense", []))
+    out = "softmax over " + ", ".join(CLASSES) if settings.get("classes") == 3 else "sigmoid"
     if name != "cnn4":
         tuning = "fine-tuned" if settings.get("fine_tune") else "frozen"
         return (
             f"{name} ({tuning} ImageNet base at {settings.get('pretrained_image_size')}px), "
-            f"1x1 conv 256, global average pooling, dense {head}, sigmoid"
+            f"1x1 conv 256, global average pooling, dense {head}, {out}"
         )
     filters = "-".join(str(f) for f in settings.get("filters", []))
     bn = " + batch norm" if settings.get("batch_norm") else ""
     return (
         f"cnn4: 4 blocks x {settings.get('convs_per_block', 1)} conv3x3{bn} ({filters} "
         f"filters), 2x2 max pooling, dropout {settings.get('block_dropout')}; "
-        f"dropout {settings.get('dropout')} + dense {head}; sigmoid"
+        f"dropout {settings.get('dropout')} + dense {head}; {out}"
     )
 
 
@@ -50,8 +52,10 @@ def whole_view(
     evaluation: dict,
     training: dict,
     min_accuracy: float,
+    modified: dict | None = None,
 ) -> dict:
-    """The whole view's entry: the picture shrunk to S x S, measured on CIFAKE's test split."""
+    """The whole view's entry: the picture shrunk to S x S, measured on CIFAKE's test split
+    (and on its modified pictures when reports/modified.json is given)."""
     settings = training.get("params", {})
     size = int(model.input_shape[1])
     roc = evaluation["roc"]["roc"]
@@ -66,8 +70,10 @@ def whole_view(
     }
     calibration = evaluation["calibration"]
     cifake = metrics.get("per_source", {}).get("cifake", {})
+    three = model.output_shape[-1] == len(CLASSES)
     return {
         "file": WHOLE_FILE,
+        "classes": list(CLASSES) if three else None,
         "kind": "CIFAKE-sized picture",
         "calibrated_on": "validation pictures of CIFAKE and the web, whole view",
         "architecture": describe(settings),
@@ -106,8 +112,24 @@ def whole_view(
             "images_per_second": training.get("images_per_second"),
             "settings": settings,
         },
+        "modified": _modified_figures(modified),
         "min_accuracy": min_accuracy,
     }
+
+
+def _modified_figures(report: dict | None) -> dict | None:
+    """The modified test pictures' headline figures (model/modified_report.py)."""
+    if not report:
+        return None
+    keys = ("n", "called_real", "called_real_ci", "mean_p_real", "called_modified",
+            "called_modified_ci")  # fmt: skip
+    per_kind = {
+        kind: {k: row.get(k) for k in keys if k in row}
+        for kind, row in (report.get("per_kind") or {}).items()
+    }
+    return {**{k: report[k] for k in keys if k in report}, "per_kind": per_kind,
+            "real_vs_modified": report.get("real_vs_modified"),
+            "three_class": report.get("three_class")}  # fmt: skip
 
 
 def git_revision() -> str | None:

@@ -2,7 +2,9 @@
 
 Everything is computed from logits (the layer `logit`, before the sigmoid), so a
 fitted temperature T gives calibrated p_real = sigmoid(logit / T). T is fitted on
-the validation split, never on test.
+the validation split, never on test. A three-class model's `logits` (N, 3) get one
+temperature for the softmax (fit_softmax_temperature) and its p_real is P(real) of
+softmax(logits / T), so the two-class tables below read either model.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from sklearn import metrics as skm
 
 from dataset.imaging import resize_image
 from dataset.prepared import LABELS, Split
+from model.classes import LOGITS_LAYER, probabilities
+from model.classes import p_real as real_of
 from model.data import with_ela
 from model.errors import ModelError
 from model.intervals import with_intervals
@@ -44,8 +48,10 @@ class Scorer:
     per-call set-up cost; make bench measures it)."""
 
     def __init__(self, model: keras.Model):
+        names = {layer.name for layer in model.layers}
+        self.classes = 3 if LOGITS_LAYER in names and "logit" not in names else 2
         try:
-            logit = model.get_layer("logit").output
+            logit = model.get_layer("logit" if self.classes == 2 else LOGITS_LAYER).output
         except ValueError:
             raise ModelError("the model has no layer named 'logit'") from None
         self.ela = model.input_shape[-1] == 6
@@ -62,7 +68,35 @@ class Scorer:
             self.call(tf.constant(with_ela(x[i : i + BATCH], self.ela))).numpy()
             for i in range(0, len(x), BATCH)
         ]
-        return np.concatenate(out).reshape(-1).astype(np.float64)
+        out = np.concatenate(out) if out else np.zeros((0, 1 if self.classes == 2 else 3))
+        return (out.reshape(-1) if self.classes == 2 else out).astype(np.float64)
+
+    def p_real(self, x: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+        """P(real) of uint8 pictures after a temperature, from either head."""
+        return p_real_of(self.logits(x), temperature)
+
+
+def p_real_of(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """sigmoid(logit / T), or P(real) of softmax(logits / T) for (N, 3) logits."""
+    logits = np.asarray(logits, np.float64)
+    if logits.ndim == 2:
+        return real_of(probabilities(logits, temperature))
+    return sigmoid(logits / temperature)
+
+
+def fit_softmax_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
+    """The T > 0 minimising the validation negative log-likelihood of softmax(logits / T);
+    labels are indices into model.classes.CLASSES."""
+    logits, labels = np.asarray(logits, np.float64), np.asarray(labels, np.int64)
+
+    def nll(log_t):
+        z = logits / math.exp(log_t)
+        top = z.max(axis=1)
+        log_total = top + np.log(np.exp(z - top[:, None]).sum(axis=1))
+        return float(np.mean(log_total - z[np.arange(len(z)), labels]))
+
+    best = minimize_scalar(nll, bounds=(math.log(0.05), math.log(20.0)), method="bounded")
+    return float(math.exp(best.x))
 
 
 def sigmoid(z):
@@ -208,9 +242,9 @@ def robustness(scorer: Scorer, split: Split, seed: int = 0) -> list[dict]:
     rng = np.random.default_rng(seed)
     if len(split) > ROBUSTNESS_SAMPLE:
         split = split.subset(np.sort(rng.choice(len(split), ROBUSTNESS_SAMPLE, replace=False)))
-    rows = [{"edit": "none", **short_scores(split.y, sigmoid(scorer.logits(split.x)))}]
+    rows = [{"edit": "none", **short_scores(split.y, scorer.p_real(split.x))}]
     for name, edit in EDITS.items():
-        p = sigmoid(scorer.logits(edit(split.x, rng)))
+        p = scorer.p_real(edit(split.x, rng))
         rows.append({"edit": name, **short_scores(split.y, p)})
     return rows
 

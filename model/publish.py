@@ -25,6 +25,7 @@ TRAINING = Path("data/model/training.json")
 PATCH_MODEL = Path("data/model_web/model.keras")
 WEB_TRAINING = Path("data/model_web/training.json")
 METRICS = Path("reports/metrics.json")
+MODIFIED_METRICS = Path("reports/modified.json")
 WEB_METRICS = Path("reports/web_metrics.json")
 EVALUATION = Path("reports/evaluation")
 DATASET_REPORT = Path("reports/dataset.json")
@@ -125,7 +126,8 @@ def publish(params, web, out: Path = PUBLISHED) -> dict:
     training = read_json(TRAINING)
     views = {
         "whole": cards.whole_view(model=whole, metrics=metrics, evaluation=evaluation,
-                                  training=training, min_accuracy=params.min_accuracy),
+                                  training=training, min_accuracy=params.min_accuracy,
+                                  modified=read_json(MODIFIED_METRICS, required=False)),
         "patch": cards.patch_view(web_metrics=web_metrics, training=read_json(WEB_TRAINING),
                                   params=web),
     }  # fmt: skip

@@ -169,11 +169,47 @@ def tiny_card(*, views: dict | None = None, **changes) -> dict:
     return card
 
 
-def publish_tiny(folder: Path, *, card: dict | None = None, logit_layer: bool = True) -> Path:
-    """A published folder: the card, a model file per view (the same tiny model)."""
+def tiny_three_class_model() -> keras.Model:
+    """model.build's cnn4 with a three-class head, tiny and untrained (random weights)."""
+    from model.build import build_model
+    from settings.params import Train
+
+    keras.utils.set_random_seed(0)
+    return build_model(Train(filters=[4, 8, 8, 8], dense=[8], classes=3), SIZE)
+
+
+REGION_GAIN = 300.0  # the modified logit per unit of mean brightness above REGION_LEVEL
+REGION_LEVEL = 0.6
+
+
+def region_model() -> keras.Model:
+    """A three-class model that finds a bright region: P(modified) rises with the mean
+    over the picture of how far each pixel's brightness is above REGION_LEVEL, so a grey
+    picture is not modified and one with a brightened region is; real and ai stay even.
+    Same contract as a published three-class view (`last_conv`, `logits`)."""
+    inputs = keras.Input((SIZE, SIZE, 3), dtype="uint8", name="pixels")
+    x = keras.layers.Rescaling(1 / 255)(inputs)
+    conv = keras.layers.Conv2D(1, 1, name="last_conv")
+    x = keras.layers.ReLU()(conv(x))
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    dense = keras.layers.Dense(3, name="logits")
+    outputs = keras.layers.Activation("softmax", name="probabilities")(dense(x))
+    model = keras.Model(inputs, outputs, name="region")
+    brightness = np.full((1, 1, 3, 1), 1 / 3, np.float32)
+    conv.set_weights([brightness, np.array([-REGION_LEVEL], np.float32)])
+    dense.set_weights([np.array([[0.0, REGION_GAIN, 0.0]], np.float32),
+                       np.array([0.0, -2.0, 0.0], np.float32)])  # fmt: skip
+    return model
+
+
+def publish_tiny(
+    folder: Path, *, card: dict | None = None, logit_layer: bool = True, model=None
+) -> Path:
+    """A published folder: the card, a model file per view (the same tiny model, or
+    `model`)."""
     folder.mkdir(parents=True, exist_ok=True)
     card = card or tiny_card()
-    model = tiny_model(logit_layer=logit_layer)
+    model = model or tiny_model(logit_layer=logit_layer)
     views = card.get("views") or {"whole": {"file": "model.keras"}}
     for view in views.values():
         model.save(folder / view.get("file", "model.keras"))
@@ -242,6 +278,9 @@ def make_project(root: Path, monkeypatch, **train) -> Path:
     store.rename(root / "data" / "web")
     monkeypatch.chdir(root)
     monkeypatch.delenv("PARAMS_OVERLAY", raising=False)
+    from pipeline import modify
+
+    modify.main()  # data/modified: the evaluate stage scores it, three-class training too
     return root
 
 

@@ -23,7 +23,7 @@ CARD_KEYS = {"name", "architecture", "labels", "routing", "views", "data", "revi
 WHOLE_KEYS = {
     "file", "kind", "calibrated_on", "architecture", "parameters", "image_size", "input",
     "threshold", "temperature", "preprocessing", "metrics", "confusion_matrix", "roc",
-    "robustness", "calibration", "training", "min_accuracy",
+    "robustness", "calibration", "training", "min_accuracy", "classes", "modified",
 }  # fmt: skip
 
 
@@ -72,6 +72,8 @@ def test_publishes_card_models_and_examples(evaluated):
     whole, patch = card["views"]["whole"], card["views"]["patch"]
     assert set(whole) == WHOLE_KEYS and whole["input"] == "rgb" and whole["file"] == "model.keras"
     assert whole["image_size"] == 36 and whole["threshold"] == 0.5 and whole["temperature"] > 0
+    assert whole["classes"] is None  # the two-class sigmoid head
+    assert 0 <= whole["modified"]["called_real"] <= 1 and "blur" in whole["modified"]["per_kind"]
     assert set(whole["confusion_matrix"]) == {"labels", "matrix"}
     assert len(whole["roc"]["fpr"]) == len(whole["roc"]["tpr"]) <= 200
     assert {"accuracy", "accuracy_ci", "roc_auc_ci", "ece_after", "per_source"} <= set(
