@@ -31,6 +31,7 @@ class Result:
     picture: np.ndarray | None = field(default=None, repr=False)  # for display, RGB
     true_label: str | None = None  # known for the example pictures
     heat: np.ndarray | None = field(default=None, repr=False)  # Grad-CAM, on demand
+    region: object | None = field(default=None, repr=False)  # model.region_map.RegionMap
 
     @property
     def ok(self) -> bool:
@@ -89,6 +90,16 @@ def heat_of(predictor, result: Result) -> np.ndarray | None:
     if result.heat is None:
         result.heat = predictor.gradcam(p.pixels)
     return result.heat
+
+
+def region_of(predictor, result: Result):
+    """Where a whole-view picture looks edited (model.region_map), once per picture."""
+    p = result.prediction
+    if p is None or p.pixels is None:
+        return None
+    if result.region is None:
+        result.region = predictor.region_map(p.pixels)
+    return result.region
 
 
 def load_examples(folder: Path) -> list[dict]:

@@ -21,6 +21,23 @@ HEAT_CAPTION = {
     "ai": "Where the model saw signs of AI generation",
     "real": "Where the model saw signs of a real photograph",
 }
+CLASS_NAMES = {"real": "Real photograph", "modified": "Edited photograph", "ai": "AI-generated"}
+REGION_CAPTION = {  # an occlusion map (model/region_map.py)
+    "modified": "Where the model sees an edit (P(edited) {score}): the brighter, the more "
+    "hiding that part lowers it",
+    "not real": "Where the picture looks least real (1 − p_real {score}): the brighter, the "
+    "more hiding that part lowers it",
+}
+SPREAD = {
+    "modified": "The model finds an edit (P(edited) {score}), but no one part of the "
+    "picture carries it.",
+    "not real": "The picture looks unreal as a whole (1 − p_real {score}): hiding no one part "
+    "changes that.",
+}
+NO_REGION = {
+    "modified": "The model finds no edited region (P(edited) {score}).",
+    "not real": "No part of the picture looks unreal to the model (1 − p_real {score}).",
+}
 NO_HEAT_MAP = "The heat map is not available right now; the verdict beside it is unaffected."
 PATCH_CAPTION = (
     "Each square is one patch the model judged: the brighter, the more it looked AI-generated."

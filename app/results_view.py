@@ -65,6 +65,8 @@ def show_card(predictor, result: analysis.Result, show_heat: bool) -> None:
         with right:
             st.markdown(f"#### :{COLOURS[p.verdict]}[{messages.TITLES[p.verdict]}]")
             st.progress(min(max(p.p_real, 0.0), 1.0), text=f"p_real = {verdict.p_text(p.p_real)}")
+            if p.probabilities:  # a three-class model: real, edited, AI-generated
+                st.markdown(verdict.probabilities_table(p.probabilities))
             if p.verdict == "uncertain":
                 st.markdown(verdict.unsure_line(p, predictor.band_edges(p.view)))
             st.markdown(verdict.reliability_line(p))
@@ -97,9 +99,15 @@ def show_heat_map(predictor, result: analysis.Result) -> None:
         heat = analysis.heat_of(predictor, result)
         caption = messages.HEAT_CAPTION[p.label]
         ends = ("no sign", f"strong sign of {'AI' if p.label == 'ai' else 'a real photograph'}")
-    original, mapped = st.columns(2)
+    region = analysis.region_of(predictor, result)  # whole view only
+    original, mapped, *beside = st.columns(2 if region is None else 3)
     original.image(picture, caption=result.name, width="stretch")
     mapped.image(heatmap.painted(picture, heat), caption=caption, width="stretch")
+    if region is not None and region.found and region.localised:
+        edited = heatmap.painted(picture, region.heat)
+        beside[0].image(edited, caption=verdict.region_caption(region), width="stretch")
+    elif region is not None:
+        beside[0].caption(verdict.region_caption(region))
     st.image(heatmap.legend(), caption=f"Colour scale: dark = {ends[0]}, bright = {ends[1]}")
     if p.patch_p_real is not None:
         st.caption(messages.PATCH_CAPTION + " Per-patch p_real (1 = real):")

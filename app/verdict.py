@@ -64,3 +64,20 @@ def unsure_line(prediction, edges: tuple[float, float]) -> str:
 
 def _number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def probabilities_table(probabilities: dict) -> str:
+    """A three-class model's probabilities as a one-row Markdown table."""
+    names = [messages.CLASS_NAMES.get(c, c) for c in probabilities]
+    values = [p_text(p) for p in probabilities.values()]
+    rows = (names, ["---"] * len(names), values)
+    return "\n".join("| " + " | ".join(row) + " |" for row in rows)
+
+
+def region_caption(region) -> str:
+    """The words under the region map (model.region_map.RegionMap), or instead of it."""
+    if not region.found:
+        words = messages.NO_REGION
+    else:
+        words = messages.REGION_CAPTION if region.localised else messages.SPREAD
+    return words[region.target].format(score=p_text(region.score))

@@ -10,6 +10,7 @@ import numpy as np
 
 from dataset.views import WHOLE
 from model import published
+from model.classes import probabilities
 from model.errors import ModelError
 from model.published import BUILD_HINT
 
@@ -28,21 +29,29 @@ class View:
         self.threshold = float(spec["threshold"])
         self.ela = spec.get("input") == "rgb+ela"
         self.channels = 6 if self.ela else 3
+        self.classes = published.class_names(spec)  # None: the two-class sigmoid head
         self.calibrated = published.is_calibrated(name, spec)
         metrics = spec.get("metrics") or {}
         self.reliability = {k: metrics[k] for k in RELIABILITY_KEYS if k in metrics}
         self.model = getattr(engine, "model", None)  # the Keras model, if Keras runs it
 
     def logits(self, batch: np.ndarray) -> np.ndarray:
-        """(N, S, S, C) uint8 -> (N,) float64 logits, in chunks, by direct calls."""
+        """(N, S, S, C) uint8 -> (N,) float64 logits ((N, 3) for a three-class view), in
+        chunks, by direct calls."""
         if not len(batch):
-            return np.zeros(0)
+            return np.zeros((0, len(self.classes)) if self.classes else 0)
         return np.concatenate(
             [self.engine.logits(batch[i : i + CHUNK]) for i in range(0, len(batch), CHUNK)]
         ).astype(np.float64)
 
     def p_real(self, logits) -> np.ndarray:
         return published.calibrate(logits, self.temperature)
+
+    def probabilities(self, logits) -> np.ndarray | None:
+        """(N, 3) calibrated class probabilities in self.classes' order; None for two."""
+        if not self.classes:
+            return None
+        return probabilities(np.asarray(logits).reshape(-1, len(self.classes)), self.temperature)
 
 
 def keras_engine(folder: Path, name: str, spec: dict):
@@ -61,7 +70,7 @@ def numpy_engine(folder: Path, name: str, spec: dict):
     try:
         if spec.get("input") == "rgb+ela":
             raise Unsupported("ELA input")
-        net = NumpyNet.load(path)
+        net = NumpyNet.load(path, stop_at=published.logit_layer(spec))
     except Unsupported:
         return keras_engine(folder, name, spec)
     size = spec["image_size"]
@@ -69,7 +78,8 @@ def numpy_engine(folder: Path, name: str, spec: dict):
         raise ModelError(
             f"the {name} view's model takes {net.input_shape}, its card says ({size}, {size}, 3)"
         )
-    needed = (published.LOGIT_LAYER, published.CAM_LAYER) if name == WHOLE else ()
+    logit = published.logit_layer(spec)
+    needed = (logit, published.CAM_LAYER) if name == WHOLE else (logit,)
     for layer in needed:
         if layer not in net.layer_names:
             raise ModelError(f"the {name} view's model has no layer named {layer!r}")

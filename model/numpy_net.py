@@ -4,11 +4,11 @@ TensorFlow has finished importing.
 Importing TensorFlow and Keras costs about 5 s of CPU, more than the app's whole budget
 for a first verdict. The published networks are plain chains of a few layer types, so
 this module reads the `.keras` file itself (config.json + model.weights.h5) and runs
-its graph up to the `logit` layer in float32, nested models and Average included (the
-patch view's ensemble of seeds). Anything else (a layer type _op does not handle, a
-shared layer, ELA input) raises Unsupported and the caller uses Keras. The app
-checks the two agree once TensorFlow is loaded (model/serve.py), and tests check them
-on the tiny models and on the published one.
+its graph up to the `logit` layer (`logits` for a three-class head) in float32, nested
+models and Average included (the patch view's ensemble of seeds). Anything else (a
+layer type _op does not handle, a shared layer, ELA input) raises Unsupported and the
+caller uses Keras. The app checks the two agree once TensorFlow is loaded
+(model/serve.py), and tests check them on the tiny models and on the published one.
 """
 
 from __future__ import annotations
@@ -55,29 +55,30 @@ class NumpyNet:
         self.graph, self.input_shape, self.layer_names = graph, graph.input_shape, layer_names
 
     @classmethod
-    def load(cls, path: Path | str) -> NumpyNet:
+    def load(cls, path: Path | str, stop_at: str = LOGIT_LAYER) -> NumpyNet:
         try:
             with zipfile.ZipFile(path) as archive:
                 config = json.loads(archive.read("config.json"))
                 weights = archive.read("model.weights.h5")
         except (OSError, KeyError, ValueError, zipfile.BadZipFile) as e:
             raise Unsupported(f"cannot read {path} ({type(e).__name__})") from None
-        return cls.from_config(config, weights)
+        return cls.from_config(config, weights, stop_at)
 
     @classmethod
-    def from_config(cls, config: dict, weights: bytes) -> NumpyNet:
+    def from_config(cls, config: dict, weights: bytes, stop_at: str = LOGIT_LAYER) -> NumpyNet:
         import h5py
 
         if config.get("class_name") not in ("Functional", "Sequential"):
             raise Unsupported(f"a {config.get('class_name')} model")
         with h5py.File(io.BytesIO(weights), "r") as h5:
-            graph = Graph(config["config"], h5, "layers", stop_at=LOGIT_LAYER)
+            graph = Graph(config["config"], h5, "layers", stop_at=stop_at)
         return cls(graph, {layer["config"]["name"] for layer in config["config"]["layers"]})
 
     def logits(self, batch: np.ndarray) -> np.ndarray:
-        """(N, S, S, 3) uint8 -> (N,) float64 logits."""
-        x = self.graph(np.asarray(batch, np.float32))
-        return x.reshape(len(batch), -1)[:, 0].astype(np.float64)
+        """(N, S, S, 3) uint8 -> (N,) float64 logits, or (N, K) when the logit layer has
+        K > 1 outputs (the three-class head's `logits`)."""
+        x = self.graph(np.asarray(batch, np.float32)).reshape(len(batch), -1)
+        return (x[:, 0] if x.shape[1] == 1 else x).astype(np.float64)
 
 
 class Graph:

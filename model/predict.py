@@ -9,6 +9,9 @@ on. Exit code 0 if every picture was classified, 1 if any failed, 2 if the model
 cannot be loaded. Pictures are decoded one by one and sent to the model in batches.
 On a terminal a progress bar counts the pictures read (stderr; --quiet hides it).
 
+With a three-class model (real, modified, ai) each row also carries the three
+probabilities: p_real and, after it, p_modified and p_ai (columns present only then).
+
 Each row also says which view judged the picture (whole: CIFAKE-sized, patch: a web
 picture) and what the file itself says about its origin (dataset/provenance.py:
 Content Credentials, IPTC source type, generator settings, camera EXIF), read from the
@@ -34,6 +37,19 @@ from settings.progress import bar, lifted
 EXTENSIONS = {".jpg", ".jpeg", ".jfif", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
 VERDICT_FIELDS = ("p_real", "label", "verdict", "view", "kind", "calibrated", "milliseconds")
 FIELDS = ("path", *VERDICT_FIELDS, *PROVENANCE_FIELDS, "error")
+REAL_CLASS = "real"  # model.classes.CLASSES[REAL]: its probability is the p_real column
+
+
+def fields(classes=None) -> tuple[str, ...]:
+    """The columns: FIELDS, with p_<class> after p_real for each other class of a
+    three-class model."""
+    if not classes:
+        return FIELDS
+    extra = tuple(f"p_{c}" for c in classes if c != REAL_CLASS)
+    at = FIELDS.index("p_real") + 1
+    return (*FIELDS[:at], *extra, *FIELDS[at:])
+
+
 BATCH = 256
 
 
@@ -49,6 +65,7 @@ class Row:
     milliseconds: float | None = None
     provenance: dict | None = None
     error: str | None = None
+    probabilities: dict | None = None  # a three-class model's, by class name
 
 
 def find_images(paths: Iterable[str]) -> Iterator[tuple[str, str | None]]:
@@ -92,7 +109,7 @@ def classify(
         for (row, _), p in zip(pending, done, strict=True):
             row.p_real, row.label, row.verdict = p.p_real, p.label, p.verdict
             row.view, row.kind, row.calibrated = p.view, p.kind, p.calibrated
-            row.milliseconds = p.milliseconds
+            row.milliseconds, row.probabilities = p.milliseconds, p.probabilities
         pending.clear()
 
     queue: list[Row] = []  # rows waiting for their batch, to keep the output in order
@@ -125,7 +142,7 @@ def classify(
 
 
 class TextOutput:
-    def __init__(self, out, err):
+    def __init__(self, out, err, classes=None):
         self.out, self.err = out, err
 
     def row(self, row: Row):
@@ -136,6 +153,8 @@ class TextOutput:
                 f"{shown_path(row.path)}\t{row.p_real:.4f}\t{row.label}\t"
                 f"{row.milliseconds:.1f} ms\t{row.view}"
             )
+            if row.probabilities:
+                line += "\t" + " ".join(f"{c} {p:.4f}" for c, p in row.probabilities.items())
             if row.provenance and row.provenance["provenance"] != MISSING:
                 line += f"\t{row.provenance['provenance']}"
             print(line, file=self.out)
@@ -145,12 +164,13 @@ class TextOutput:
 
 
 class CsvOutput:
-    def __init__(self, out, err):
-        self.writer = csv.DictWriter(out, FIELDS, lineterminator="\n")
+    def __init__(self, out, err, classes=None):
+        self.fields = fields(classes)
+        self.writer = csv.DictWriter(out, self.fields, lineterminator="\n")
         self.writer.writeheader()
 
     def row(self, row: Row):
-        self.writer.writerow(_rounded(row))
+        self.writer.writerow(_rounded(row, self.fields))
 
     def close(self):
         pass
@@ -159,12 +179,13 @@ class CsvOutput:
 class JsonOutput:
     """One JSON array, written row by row so a long run streams."""
 
-    def __init__(self, out, err):
-        self.out, self.first = out, True
+    def __init__(self, out, err, classes=None):
+        self.out, self.first, self.fields = out, True, fields(classes)
         out.write("[")
 
     def row(self, row: Row):
-        self.out.write(("\n " if self.first else ",\n ") + json.dumps(_rounded(row)))
+        values = _rounded(row, self.fields)
+        self.out.write(("\n " if self.first else ",\n ") + json.dumps(values))
         self.first = False
 
     def close(self):
@@ -185,10 +206,12 @@ def tolerant(stream) -> None:
         reconfigure(errors="backslashreplace")
 
 
-def _rounded(row: Row) -> dict:
-    values = {k: v for k, v in row.__dict__.items() if k != "provenance"}
+def _rounded(row: Row, columns: tuple[str, ...] = FIELDS) -> dict:
+    values = {k: v for k, v in row.__dict__.items() if k not in ("provenance", "probabilities")}
     values = {**values, **dict.fromkeys(PROVENANCE_FIELDS), **(row.provenance or {})}
-    values = {k: values[k] for k in FIELDS}
+    for name, p in (row.probabilities or {}).items():
+        values[f"p_{name}"] = round(p, 6)
+    values = {k: values.get(k) for k in columns}
     values["path"] = shown_path(row.path)
     if row.p_real is not None:
         values["p_real"] = round(row.p_real, 6)
@@ -232,7 +255,8 @@ def main(argv=None, out=None, err=None) -> int:
     except (serve.ModelError, ParamsError) as e:
         print(f"error: {e}", file=err)
         return 2
-    output = (JsonOutput if args.json else CsvOutput if args.csv else TextOutput)(out, err)
+    kind = JsonOutput if args.json else CsvOutput if args.csv else TextOutput
+    output = kind(out, err, predictor.classes)
     found = list(find_images(args.paths))
     failed = 0
     with bar(desc="predict", total=len(found), file=err, quiet=args.quiet) as shown:

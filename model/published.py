@@ -12,6 +12,10 @@ published/
 Each view's network: uint8 pixels (S, S, 3) in, Rescaling inside, a Dense layer named
 `logit`, a sigmoid output `p_real` (1 = real photograph); the whole view also has a
 conv named `last_conv` for Grad-CAM. p_real shown = sigmoid(logit / temperature).
+A three-class view (its card says `classes: ["real", "modified", "ai"]`, the order of
+model.classes.CLASSES) has a Dense `logits` of width 3 and a softmax output
+(N, 3) instead; its probabilities are softmax(logits / temperature) and p_real is the
+first of them, so every consumer of p_real reads either kind.
 
 Routing: a decoded picture whose longer side is at most routing.whole_max_side is
 judged whole (CIFAKE-sized); a larger one by the patch view (a web picture). A card
@@ -26,7 +30,8 @@ The card (check_card fills the defaults marked =):
   views.whole       file = model.keras, image_size, temperature = 1, threshold = 0.5,
                     calibrated_on = null (words naming the pictures T was fitted on;
                     calibrated when they include "cifake"), kind = "CIFAKE-sized
-                    picture", input = "rgb" ("rgb+ela"),
+                    picture", input = "rgb" ("rgb+ela"), classes = null (two-class
+                    sigmoid) or ["real", "modified", "ai"] (softmax),
                     metrics {n, accuracy, accuracy_ci [lo, hi], roc_auc, roc_auc_ci,
                     average_precision, ece_before, ece_after, precision/recall/f1
                     {ai, real}}, confusion_matrix {labels, matrix}, roc {fpr, tpr},
@@ -50,6 +55,7 @@ from pathlib import Path
 import numpy as np
 
 from dataset.views import PATCH, WHOLE
+from model.classes import CLASSES, LOGITS_LAYER, probabilities
 from model.errors import ModelError
 from settings.errors import first_line
 
@@ -87,8 +93,22 @@ def sigmoid(z):
 
 
 def calibrate(logits, temperature: float):
-    """Calibrated p_real from logits: sigmoid(logit / temperature)."""
-    return sigmoid(np.asarray(logits, np.float64) / temperature)
+    """Calibrated p_real from logits: sigmoid(logit / temperature), or from (N, 3)
+    three-class logits P(real) of softmax(logits / temperature)."""
+    logits = np.asarray(logits, np.float64)
+    if logits.ndim == 2 and logits.shape[-1] == len(CLASSES):
+        return probabilities(logits, temperature)[:, CLASSES.index("real")]
+    return sigmoid(logits / temperature)
+
+
+def class_names(view: dict) -> tuple[str, ...] | None:
+    """A checked view's output classes in order (three-class), None for the sigmoid head."""
+    return tuple(view["classes"]) if view.get("classes") else None
+
+
+def logit_layer(view: dict) -> str:
+    """The layer whose output a view's temperature divides: `logit` or `logits`."""
+    return LOGITS_LAYER if class_names(view) else LOGIT_LAYER
 
 
 def kind_of(height: int, width: int, card: dict) -> str:
@@ -189,6 +209,10 @@ def check_view(name: str, view) -> dict:
         raise ModelError(f"{CARD_FILE}: {where}.input {view['input']!r} is not supported")
     if not isinstance(view.get("metrics", {}), dict):
         raise ModelError(f"{CARD_FILE}: {where}.metrics must be an object")
+    if view.get("classes") is not None and list(view["classes"]) != list(CLASSES):
+        raise ModelError(
+            f"{CARD_FILE}: {where}.classes must be null or {list(CLASSES)}, got {view['classes']!r}"
+        )
     if name == PATCH:
         view.setdefault("aggregate", "mean_logit")
         _integer(view.get("longer_side"), f"{where}.longer_side", view["image_size"])
@@ -237,8 +261,9 @@ def _integer(value, name: str, least: int) -> None:
 
 
 def check_model(model, name: str, view: dict) -> None:
-    """What serving relies on: (S, S, 3) pixels in ((S, S, 6) with ELA), (N, 1) out, `logit`,
-    and `last_conv` in the whole view. ModelError (one line) otherwise."""
+    """What serving relies on: (S, S, 3) pixels in ((S, S, 6) with ELA), (N, 1) out and
+    `logit` ((N, 3) and `logits` for a three-class view), and `last_conv` in the whole
+    view. ModelError (one line) otherwise."""
     shape = tuple(model.input_shape)
     channels = 6 if view.get("input") == "rgb+ela" else 3
     size = view["image_size"]
@@ -246,10 +271,14 @@ def check_model(model, name: str, view: dict) -> None:
         raise ModelError(
             f"the {name} view's model takes {shape[1:]}, its card says ({size}, {size}, {channels})"
         )
-    if tuple(model.output_shape[1:]) != (1,):
-        raise ModelError(f"the {name} view's model must output (N, 1), got {model.output_shape}")
+    width = len(CLASSES) if class_names(view) else 1
+    if tuple(model.output_shape[1:]) != (width,):
+        raise ModelError(
+            f"the {name} view's model must output (N, {width}) as its card says, "
+            f"got {model.output_shape}"
+        )
     names = {layer.name for layer in model.layers}
-    needed = (LOGIT_LAYER, CAM_LAYER) if name == WHOLE else (LOGIT_LAYER,)
+    needed = (logit_layer(view), CAM_LAYER) if name == WHOLE else (logit_layer(view),)
     for layer in needed:
         if layer not in names:
             raise ModelError(f"the {name} view's model has no layer named {layer!r}")

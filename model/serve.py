@@ -6,6 +6,8 @@ judged by one view:
 - whole: the picture resized to S x S (dataset.imaging's rule), one model call;
 - patch: rescaled to a longer side, grid x grid S x S patches (dataset.views), one
   batched model call, the mean of the patch logits; each patch's p_real is the heat map.
+A three-class view (real, modified, ai) gives its three calibrated probabilities too;
+p_real is the first of them, so every consumer reads the same field either way.
 Model calls go through a `tf.function` with a fixed input signature: one trace serves
 every batch size, and a call costs about a millisecond (model.predict ~90 ms).
 
@@ -26,10 +28,12 @@ import numpy as np
 
 from dataset.imaging import decode_image, resize_image
 from dataset.views import PATCH, WHOLE, grid_patches, rescale_longer
-from model import published
+from model import published, region_map
+from model.classes import MODIFIED
 from model.engines import RELIABILITY_KEYS, View, keras_engine, numpy_engine  # noqa: F401
 from model.errors import ModelError
 from model.published import BUILD_HINT, CARD_FILE, MODEL_FILE, shown, sigmoid  # noqa: F401
+from model.region_map import RegionMap
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ENGINES = ("keras", "numpy")
@@ -57,6 +61,8 @@ class Prediction:
     calibrated: bool = False  # calibration measured on this kind of picture
     patch_p_real: np.ndarray | None = field(default=None, repr=False, compare=False)
     pixels: np.ndarray | None = field(default=None, repr=False, compare=False)  # whole view
+    # A three-class view's calibrated probabilities by class name (model.classes order).
+    probabilities: dict[str, float] | None = field(default=None, compare=False)
 
     @property
     def shown(self) -> float:
@@ -186,12 +192,12 @@ class Predictor:
                 if name == PATCH:
                     grid = view.spec["grid"]
                     patches = view.p_real(part).reshape(grid, grid)
-                    part = part.mean(keepdims=True)  # aggregate "mean_logit"
+                    part = part.mean(axis=0, keepdims=True)  # aggregate "mean_logit"
                 p_real = float(view.p_real(part)[0])
                 ms = (items[i].seconds + share) * 1000
                 out[i] = self.prediction(
                     p_real, ms, view=name, pixels=items[i].pixels, patch_p_real=patches,
-                    made_for=items[i].made_for,
+                    made_for=items[i].made_for, probabilities=_named(view, part),
                 )  # fmt: skip
         return out
 
@@ -210,7 +216,7 @@ class Predictor:
 
     def prediction(
         self, p_real: float, milliseconds: float, *, view: str | None = None, pixels=None,
-        patch_p_real=None, made_for: str = "",
+        patch_p_real=None, made_for: str = "", probabilities: dict | None = None,
     ) -> Prediction:  # fmt: skip
         """The verdict with the figures of the view that judged it, when that view was
         made (and measured) for this kind of picture; a one-view card judging the other
@@ -225,7 +231,7 @@ class Predictor:
         return Prediction(
             p_real, label, verdict, milliseconds, view=name, kind=kind,
             reliability=reliability, calibrated=calibrated, patch_p_real=patch_p_real,
-            pixels=pixels,
+            pixels=pixels, probabilities=probabilities,
         )  # fmt: skip
 
     def classify(self, p_real: float, view: str | None = None) -> tuple[str, str]:
@@ -241,6 +247,31 @@ class Predictor:
     def band_edges(self, view: str | None = None) -> tuple[float, float]:
         threshold = self.views[view].threshold if view else self.threshold
         return max(0.0, threshold - self.band / 2), min(1.0, threshold + self.band / 2)
+
+    @property
+    def classes(self) -> tuple[str, ...] | None:
+        """The class names of the views' probabilities when a view has three classes."""
+        return next((v.classes for v in self.views.values() if v.classes), None)
+
+    def region_map(self, pixels: np.ndarray) -> RegionMap:
+        """Where one whole-view (S, S, 3) picture looks edited: the occlusion map
+        (model/region_map.py) of P(modified), or of 1 - p_real for a two-class model.
+        Any engine draws it (it needs only the model's answers)."""
+        if self.whole is None:
+            raise ModelError("the region map needs a whole view")
+        pixels = self._check_pixels(pixels)
+        if len(pixels) != 1:
+            raise ModelError(f"region_map takes one picture, got {len(pixels)}")
+        view = self.whole
+
+        def score(batch: np.ndarray) -> np.ndarray:
+            logits = view.logits(self.model_input(batch))
+            if view.classes:
+                return view.probabilities(logits)[:, MODIFIED]
+            return 1.0 - view.p_real(logits)
+
+        target = region_map.MODIFIED_TARGET if view.classes else region_map.NOT_REAL_TARGET
+        return region_map.occlusion_map(score, pixels[0], target)
 
     @property
     def has_gradcam(self) -> bool:
@@ -286,6 +317,13 @@ class Predictor:
 def read_card(folder: Path | str) -> dict:
     """The checked card (model/published.py)."""
     return published.read_card(folder)
+
+
+def _named(view: View, logits: np.ndarray) -> dict[str, float] | None:
+    """A three-class view's calibrated probabilities of one picture, by class name."""
+    if not view.classes:
+        return None
+    return dict(zip(view.classes, map(float, view.probabilities(logits)[0]), strict=True))
 
 
 def _replace(prediction: Prediction, **changes) -> Prediction:

@@ -28,7 +28,8 @@ class KerasEngine:
         # Keras functional models cast inputs themselves, but cast to the declared dtype
         # so a uint8-input model and a float32-input model both get what they expect.
         self._input_dtype = tf.as_dtype(model.inputs[0].dtype)
-        logit = model.get_layer(published.LOGIT_LAYER).output
+        self.three = published.class_names(spec) is not None
+        logit = model.get_layer(published.logit_layer(spec)).output
         self._logit_model = keras.Model(model.inputs, logit)
         signature = [tf.TensorSpec([None, self.size, self.size, channels], tf.uint8)]
         self._logits = tf.function(self._logits_graph, input_signature=signature)
@@ -39,7 +40,9 @@ class KerasEngine:
             self.gradcam = self._gradcam
 
     def logits(self, batch: np.ndarray) -> np.ndarray:
-        return self._logits(tf.constant(batch)).numpy().reshape(-1)
+        """(N,) logits, or (N, 3) for a three-class view."""
+        out = self._logits(tf.constant(batch)).numpy()
+        return out if self.three else out.reshape(-1)
 
     def _gradcam(self, batch: np.ndarray) -> np.ndarray:
         return self._cam(tf.constant(batch)).numpy()
@@ -52,8 +55,10 @@ class KerasEngine:
         with tf.GradientTape() as tape:
             conv, logit = self._cam_model(x, training=False)
             tape.watch(conv)
-            # calibrated p >= threshold  <=>  logit >= T * logit(threshold), T > 0
-            cut = self.temperature * math.log(self.threshold / (1.0 - self.threshold))
+            logit = logit / self.temperature  # calibrated p_real = sigmoid of this
+            if self.three:  # log P(real) - log P(modified or ai), CLASSES[0] being real
+                logit = logit[:, :1] - tf.reduce_logsumexp(logit[:, 1:], axis=1, keepdims=True)
+            cut = math.log(self.threshold / (1.0 - self.threshold))
             score = tf.where(logit >= cut, logit, -logit)
         grads = tape.gradient(score, conv)
         weights = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)

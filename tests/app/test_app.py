@@ -715,3 +715,37 @@ def test_a_one_view_model_claims_no_figures_for_the_other_kind(env, tmp_path):
     ) in texts(at)
     assert "p_real is a score, not a calibrated probability" in texts(at)
     assert "every picture is judged whole (this model has one view)" in texts(at)
+
+
+def test_a_three_class_model_shows_three_probabilities_and_where_the_edit_is(env, tmp_path):
+    """The region model (tests/helpers.py) finds a brightened region: the card shows the
+    three probabilities, and the heat map a third picture, the occlusion map of the edit."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from dataset.modified import local_colour, region_mask
+    from model.classes import CLASSES
+    from tests.helpers import region_model
+
+    card = tiny_card(views={"whole": whole_view(classes=list(CLASSES), temperature=1.0)})
+    env.setenv("REALORAI_MODEL_DIR", str(publish_tiny(tmp_path / "three", card=card,
+                                                      model=region_model())))  # fmt: skip
+    grey = np.full((36, 36, 3), 128, np.uint8)
+    edited = local_colour(grey, region_mask(36, (4, 20, 12, 12), 2), (1.8, 1.8, 1.8))
+    buffer = io.BytesIO()
+    Image.fromarray(edited).save(buffer, "PNG")
+    at = upload(start_app(), ("edited.png", buffer.getvalue(), "image/png"))
+    table = [m.value for m in at.markdown if m.value.startswith("| Real photograph")]
+    assert len(table) == 1 and "Edited photograph | AI-generated" in table[0]
+    at.toggle(key="heatmap").set_value(True).run()
+    assert not at.exception and not at.error
+    captions = [c for image in at.image for c in image.captions]
+    assert captions[0] == "edited.png" and len(captions) == 4
+    assert captions[2].startswith("Where the model sees an edit (P(edited) 0.9")
+
+    at = upload(start_app(), ("grey.png", solid(128, size=(36, 36)), "image/png"))
+    at.toggle(key="heatmap").set_value(True).run()
+    assert "The model finds no edited region" in texts(at)
+    assert len([c for image in at.image for c in image.captions]) == 3

@@ -199,3 +199,43 @@ def test_rows_carry_the_view_and_what_the_file_says_about_its_origin(tmp_path, m
     assert row["c2pa_state"] == "Valid" and row["view"] == "patch"
     code, out, _ = run([str(tmp_path / "signed.jpg")], model_dir)
     assert out.rstrip("\n").split("\t")[5].startswith("Content Credentials:")
+
+
+@pytest.fixture(scope="module")
+def three_dir(tmp_path_factory) -> Path:
+    from model.classes import CLASSES
+    from tests.helpers import tiny_card, tiny_three_class_model, whole_view
+
+    card = tiny_card(views={"whole": whole_view(classes=list(CLASSES))})
+    folder = publish_tiny(tmp_path_factory.mktemp("three"), card=card)
+    tiny_three_class_model().save(folder / "model.keras")
+    return folder
+
+
+def test_a_three_class_model_prints_its_three_probabilities(pictures, three_dir):
+    target = str(pictures / "white.png")
+    _, text, _ = run([target], three_dir)
+    words = text.split("\t")[-1].split()
+    assert words[0::2] == ["real", "modified", "ai"]
+    assert sum(float(p) for p in words[1::2]) == pytest.approx(1.0, abs=1e-3)
+    assert float(text.split("\t")[1]) == pytest.approx(float(words[1]), abs=1e-4)
+
+    _, out, _ = run(["--csv", target, str(pictures / "folder" / "page.jpg")], three_dir)
+    rows = list(csv.DictReader(io.StringIO(out)))
+    columns = tuple(rows[0])
+    assert columns[columns.index("p_real") :][:3] == ("p_real", "p_modified", "p_ai")
+    assert set(predict.FIELDS) < set(columns)
+    good, bad = rows
+    total = sum(float(good[k]) for k in ("p_real", "p_modified", "p_ai"))
+    assert total == pytest.approx(1.0, abs=1e-5)
+    assert bad["p_modified"] == "" and bad["error"]
+
+    _, out, _ = run(["--json", target], three_dir)
+    (row,) = json.loads(out)
+    assert row["p_real"] + row["p_modified"] + row["p_ai"] == pytest.approx(1.0, abs=1e-5)
+
+
+def test_a_two_class_model_prints_no_class_columns(pictures, model_dir):
+    _, out, _ = run(["--json", str(pictures / "white.png")], model_dir)
+    (row,) = json.loads(out)
+    assert "p_modified" not in row and "p_ai" not in row

@@ -8,6 +8,7 @@ tests/test_predict.py and tests/test_app*.py.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import keras
@@ -15,6 +16,7 @@ import numpy as np
 import pytest
 
 from dataset.imaging import ImageError, load_image
+from model.classes import CLASSES, probabilities
 from model.errors import ModelError
 from model.serve import Predictor, sigmoid
 from tests.helpers import (
@@ -26,6 +28,7 @@ from tests.helpers import (
     solid,
     tiny_card,
     tiny_model,
+    tiny_three_class_model,
     whole_view,
 )
 
@@ -448,3 +451,63 @@ def test_a_one_view_card_gives_no_borrowed_figures_for_the_other_kind(tmp_path):
         False,
         {},
     )
+
+
+# --- a three-class view (real, modified, ai) ---
+
+
+@pytest.fixture(scope="module")
+def three_dir(tmp_path_factory) -> Path:
+    card = tiny_card(views={"whole": whole_view(classes=list(CLASSES)), "patch": patch_view()})
+    folder = publish_tiny(tmp_path_factory.mktemp("three"), card=card)
+    tiny_three_class_model().save(folder / "model.keras")  # model.build's softmax head
+    return folder
+
+
+def test_a_three_class_view_gives_three_probabilities_and_p_real_is_the_first(three_dir):
+    predictor = Predictor.load(three_dir, uncertain_band=0.2)
+    assert predictor.classes == CLASSES
+    whole = predictor.predict_bytes(make_image(30, 30, seed=5))
+    assert whole.view == "whole" and list(whole.probabilities) == list(CLASSES)
+    assert sum(whole.probabilities.values()) == pytest.approx(1.0)
+    assert whole.p_real == pytest.approx(whole.probabilities["real"])
+    # calibrated: softmax(logits / T) with the card's temperature
+    logits = predictor.whole.logits(whole.pixels[None])
+    assert logits.shape == (1, 3)
+    expected = probabilities(logits, 2.0)[0]
+    assert list(whole.probabilities.values()) == pytest.approx(list(expected))
+    web = predictor.predict_bytes(make_image(300, 200))  # the two-class patch view
+    assert web.view == "patch" and web.probabilities is None
+    batch = np.random.default_rng(0).integers(0, 256, (3, SIZE, SIZE, 3), dtype=np.uint8)
+    assert predictor.predict_pixels(batch).shape == (3,)
+    heat = predictor.gradcam(whole.pixels)
+    assert heat.shape == (SIZE, SIZE) and np.isfinite(heat).all()
+
+
+def test_the_numpy_engine_runs_a_three_class_view_like_keras(three_dir):
+    fast = Predictor.load(three_dir, uncertain_band=0.2, engine="numpy")
+    slow = Predictor.load(three_dir, uncertain_band=0.2)
+    assert type(fast.whole.engine).__name__ == "NumpyNet"
+    for seed in range(3):
+        a, b = (p.predict_bytes(make_image(32, 32, seed=seed)) for p in (fast, slow))
+        assert a.p_real == pytest.approx(b.p_real, abs=1e-5)
+        for name in CLASSES:
+            assert a.probabilities[name] == pytest.approx(b.probabilities[name], abs=1e-5)
+
+
+@pytest.mark.parametrize(
+    "classes, model, needle",
+    [
+        (["real", "ai", "modified"], "three", "classes must be null or"),
+        (list(CLASSES), "two", "must output (N, 3)"),
+        (None, "three", "must output (N, 1)"),
+    ],
+)
+def test_the_card_and_the_head_must_agree_on_the_classes(tmp_path, classes, model, needle):
+    card = tiny_card(views={"whole": whole_view(classes=classes)})
+    folder = publish_tiny(tmp_path / "m", card=card)
+    if model == "three":
+        tiny_three_class_model().save(folder / "model.keras")
+    for engine in ("keras", "numpy"):
+        with pytest.raises(ModelError, match=re.escape(needle)):
+            Predictor.load(folder, uncertain_band=0.2, engine=engine)
