@@ -10,7 +10,6 @@ from __future__ import annotations
 import http.server
 import socket
 import threading
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -33,22 +32,6 @@ from tests.helpers import (
 
 MAIN = str(ROOT / "app" / "main.py")
 HTML = b"<!DOCTYPE html><html><head><title>Not found</title></head><body>nope</body></html>"
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory) -> Path:
-    return publish_tiny(tmp_path_factory.mktemp("published"))
-
-
-@pytest.fixture
-def env(model_dir, tmp_path, monkeypatch):
-    """The app pointed at the tiny model, no examples, no hosts allowed."""
-    monkeypatch.setenv("REALORAI_MODEL_DIR", str(model_dir))
-    monkeypatch.setenv("REALORAI_EXAMPLES_DIR", str(tmp_path / "no-examples"))
-    monkeypatch.setenv("REALORAI_REPORTS_DIR", str(tmp_path / "no-reports"))
-    monkeypatch.delenv("REALORAI_ALLOW_HOSTS", raising=False)
-    monkeypatch.delenv("PARAMS_OVERLAY", raising=False)
-    return monkeypatch
 
 
 def start_app() -> AppTest:

@@ -14,7 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app import analysis, memory
-from tests.helpers import ROOT, make_image, publish_tiny
+from tests.helpers import ROOT, make_image
 
 MAIN = str(ROOT / "app" / "main.py")
 UPLOADER = "uploads"  # the widget's own value: Streamlit's UploadedFile objects
@@ -50,14 +50,6 @@ def retained(value, seen=None) -> list[tuple[str, int]]:
     else:
         return []
     return [found for child in children for found in retained(child, seen)]
-
-
-@pytest.fixture
-def env(tmp_path, monkeypatch):
-    monkeypatch.setenv("REALORAI_MODEL_DIR", str(publish_tiny(tmp_path / "published")))
-    monkeypatch.setenv("REALORAI_EXAMPLES_DIR", str(tmp_path / "no-examples"))
-    monkeypatch.delenv("PARAMS_OVERLAY", raising=False)
-    return monkeypatch
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from app import config, messages
 from dataset.imaging import ImageError, decode_image
 from settings import params
-from tests.helpers import ROOT, publish_tiny, solid
+from tests.helpers import ROOT, solid
 
 MAIN = str(ROOT / "app" / "main.py")
 REPORTED = 20_823_884  # the upload the browser refused while the page said "up to 20 MB"
@@ -28,14 +28,6 @@ def padded_png(size: int) -> bytes:
     filler = b"prVt" + bytes(size - len(png) - 12)
     chunk = struct.pack(">I", len(filler) - 4) + filler + struct.pack(">I", zlib.crc32(filler))
     return png[:end] + chunk + png[end:]
-
-
-@pytest.fixture
-def env(tmp_path, monkeypatch):
-    monkeypatch.setenv("REALORAI_MODEL_DIR", str(publish_tiny(tmp_path / "published")))
-    monkeypatch.setenv("REALORAI_EXAMPLES_DIR", str(tmp_path / "no-examples"))
-    monkeypatch.delenv("PARAMS_OVERLAY", raising=False)
-    return monkeypatch
 
 
 def test_the_limit_is_counted_as_the_browser_counts_it():
