@@ -84,22 +84,23 @@ def example_picture(path: Path, max_bytes: int) -> np.ndarray | None:
 
 def heat_of(predictor, result: Result) -> np.ndarray | None:
     """Grad-CAM of a whole-view verdict (patch verdicts carry their own per-patch map)."""
-    p = result.prediction
-    if p is None or p.pixels is None:
-        return None
-    if result.heat is None:
-        result.heat = predictor.gradcam(p.pixels)
-    return result.heat
+    return _whole_view_map(result, "heat", predictor.gradcam)
 
 
 def region_of(predictor, result: Result):
     """Where a whole-view picture looks edited (model.region_map), once per picture."""
+    return _whole_view_map(result, "region", predictor.region_map)
+
+
+def _whole_view_map(result: Result, field: str, compute):
+    """A map of the whole-view pixels, computed once and kept on the result; None for
+    a patch verdict or no verdict."""
     p = result.prediction
     if p is None or p.pixels is None:
         return None
-    if result.region is None:
-        result.region = predictor.region_map(p.pixels)
-    return result.region
+    if getattr(result, field) is None:
+        setattr(result, field, compute(p.pixels))
+    return getattr(result, field)
 
 
 def load_examples(folder: Path) -> list[dict]:
