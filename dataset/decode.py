@@ -18,9 +18,12 @@ above `imaging.REDUCE_ABOVE` pixels, which it box-reduces while converting.
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import hashlib
 import os
+import signal
+import sys
 import zipfile
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -228,13 +231,31 @@ def _map(fn, tasks: list, n_workers: int | None) -> Iterable:
     # collection (copying their pages): freeze them in the permanent generation.
     gc.freeze()
     try:
-        with ProcessPoolExecutor(max_workers=n, initializer=_reset) as pool:
+        with ProcessPoolExecutor(
+            max_workers=n, initializer=_reset, initargs=(os.getpid(),)
+        ) as pool:
             yield from pool.map(fn, tasks)
     finally:
         gc.unfreeze()
 
 
-def _reset() -> None:
+def _reset(parent: int | None = None) -> None:
     # A forked worker must not share the parent's open archives (one file offset).
     _archives.clear()
     _stores.clear()
+    if parent is not None:
+        _die_with(parent)
+
+
+def _die_with(parent: int) -> None:
+    """End this worker when the process that started it dies.
+
+    A parent killed by SIGKILL (an out-of-memory kill, `kill -9` of `dvc repro`) cannot
+    shut its pool down; without this its workers stay behind, holding memory and
+    open archives. The parent-id check covers a parent that died before prctl ran.
+    """
+    if sys.platform.startswith("linux"):
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(1)

@@ -476,6 +476,48 @@ def test_a_killed_preprocess_leaves_no_partial_output_and_a_rerun_is_identical(t
         assert leftovers == []
 
 
+def _children_of(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc (Linux)")
+def test_decoding_workers_end_when_their_parent_is_killed():
+    # The workers sleep a minute each: only their parent's death can end them sooner.
+    script = "import time\nfrom dataset import decode\nlist(decode._map(time.sleep, [60] * 4, 2))\n"
+    process = subprocess.Popen(
+        [sys.executable, "-c", script], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}
+    )
+    deadline = time.monotonic() + 60
+    while len(workers := _children_of(process.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(workers) == 2, "the pool did not start its two workers"
+    process.send_signal(signal.SIGKILL)
+    process.wait(30)
+    deadline = time.monotonic() + 15
+    while any(map(_alive, workers)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    survivors = [pid for pid in workers if _alive(pid)]
+    for pid in survivors:  # do not leave them behind either way
+        os.kill(pid, signal.SIGKILL)
+    assert survivors == [], "decoding workers outlived their killed parent"
+
+
 # --- fingerprints and duplicate search ---
 
 
