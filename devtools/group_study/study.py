@@ -27,12 +27,26 @@ S = 36
 
 
 # ---------------------------------------------------------------- model (project's cnn4)
-def build_cnn4(filters=(32, 64, 128, 256), dense=(128,), dropout=0.25):
+def highpass_kernel() -> np.ndarray:
+    """Identity minus a 3x3 binomial blur, per channel: (3, 3, 3, 1) depthwise kernel.
+    The network then sees the picture's residual (texture, noise, resampling traces),
+    not its colours and shapes, the way forensic SRM filters are used."""
+    b = np.outer([1, 2, 1], [1, 2, 1]).astype(np.float32) / 16
+    k = -b
+    k[1, 1] += 1.0
+    return np.repeat(k[:, :, None, None], 3, axis=2)
+
+
+def build_cnn4(filters=(32, 64, 128, 256), dense=(128,), dropout=0.25, highpass=False):
     import keras
     from keras import layers
 
     inputs = keras.Input((S, S, 3), dtype="float32", name="pixels")
     x = layers.Rescaling(1.0 / 255, name="rescale")(inputs)
+    if highpass:
+        hp = layers.DepthwiseConv2D(3, padding="same", use_bias=False, trainable=False)
+        x = hp(x)
+        hp.set_weights([highpass_kernel()])
     for block, f in enumerate(filters):
         name = "last_conv" if block == len(filters) - 1 else f"conv{block + 1}_1"
         x = layers.Conv2D(f, 3, padding="same", use_bias=False, name=name)(x)
@@ -180,7 +194,7 @@ def run(args, fold, seed, meta, whole, scaled, cifake):
     n_cf = int(round(n_web * args.cifake / (1 - args.cifake))) if args.cifake else 0
     steps = int(np.ceil((n_web + n_cf) / args.batch))
 
-    model = build_cnn4()
+    model = build_cnn4(highpass=bool(args.highpass))
     model.compile(
         optimizer=optimizer(args.lr, steps, args.epochs), loss=keras.losses.BinaryCrossentropy()
     )
@@ -233,6 +247,7 @@ def main():
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--lr", type=float, default=0.002)
     p.add_argument("--aug", type=int, default=0)
+    p.add_argument("--highpass", type=int, default=0, help="1: fixed high-pass input layer")
     p.add_argument("--cifake", type=float, default=0.0, help="fraction of each epoch from CIFAKE")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--folds", type=int, nargs="+", default=[0, 1, 2])
