@@ -81,3 +81,28 @@ def standin(standin_pictures):
 
     with running(standin_pictures) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def evaluated_template(tmp_path_factory) -> Path:
+    """A tiny project through train, evaluate, train_web and evaluate_web, built once:
+    the stages are deterministic, and tests only read it through `evaluated`'s copy."""
+    from pipeline import evaluate, evaluate_web, train, train_web
+    from tests.helpers import make_project
+
+    root = tmp_path_factory.mktemp("evaluated")
+    with pytest.MonkeyPatch.context() as patch:
+        make_project(root, patch, augment=False)
+        for stage in (train, evaluate, train_web, evaluate_web):
+            stage.main()
+    return root
+
+
+@pytest.fixture
+def evaluated(evaluated_template, tmp_path, monkeypatch) -> Path:
+    """A private copy of `evaluated_template`, the working directory while the test runs."""
+    project = tmp_path / "project"
+    shutil.copytree(evaluated_template, project, symlinks=True)
+    monkeypatch.chdir(project)
+    monkeypatch.delenv("PARAMS_OVERLAY", raising=False)
+    return project

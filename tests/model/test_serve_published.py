@@ -10,11 +10,10 @@ import pytest
 from model.serve import Predictor
 from pipeline import publish as publish_stage
 from tests.helpers import make_image, set_params, solid
-from tests.pipeline.test_publish_stage import evaluated  # noqa: F401 - the fixture
 
 
 @pytest.fixture
-def published(evaluated):  # noqa: F811 - the imported fixture
+def published(evaluated):
     set_params("publish", min_accuracy=0.0, min_web_auc=0.0)
     publish_stage.main()
     return evaluated / "published"

@@ -14,11 +14,8 @@ from pipeline import train as train_stage
 from tests.helpers import SIZES, make_project
 
 
-def test_evaluate_stage_writes_reports(tmp_path, monkeypatch):
-    make_project(tmp_path, monkeypatch, augment=False)
-    train_stage.main()
-    evaluate_stage.main()
-    metrics = json.loads((tmp_path / "reports/metrics.json").read_text())
+def test_evaluate_stage_writes_reports(evaluated):
+    metrics = json.loads((evaluated / "reports/metrics.json").read_text())
     for key in ("accuracy", "roc_auc", "average_precision", "ece_before", "ece_after"):
         assert 0 <= metrics[key] <= 1, key
     assert metrics["temperature"] > 0
@@ -28,7 +25,7 @@ def test_evaluate_stage_writes_reports(tmp_path, monkeypatch):
     assert {"none", "jpeg q90", "jpeg q50", "half size and back", "brightness -32"} <= set(
         metrics["robustness"]
     )
-    folder = tmp_path / "reports/evaluation"
+    folder = evaluated / "reports/evaluation"
     predictions = json.loads((folder / "predictions.json").read_text())["predictions"]
     assert len(predictions) == SIZES["test"]
     assert set(predictions[0]) == {"actual", "predicted"}
@@ -40,10 +37,10 @@ def test_evaluate_stage_writes_reports(tmp_path, monkeypatch):
     assert bins and bins[0].keys() == {"confidence", "accuracy", "count"}
     assert sum(b["count"] for b in bins) == SIZES["test"]
     for chart in ("roc", "precision_recall", "confusion", "reliability", "robustness"):
-        assert (tmp_path / f"reports/figures/{chart}.png").read_bytes()[:4] == b"\x89PNG", chart
+        assert (evaluated / f"reports/figures/{chart}.png").read_bytes()[:4] == b"\x89PNG", chart
     matrix = json.loads((folder / "confusion.json").read_text())["matrix"]
     assert np.sum(matrix) == SIZES["test"]
-    with Image.open(tmp_path / "reports/images/worst_mistakes.png") as grid:
+    with Image.open(evaluated / "reports/images/worst_mistakes.png") as grid:
         assert grid.format == "PNG"
 
 
@@ -100,15 +97,10 @@ def check_modified_figures(root, classes: int) -> dict:
     return report
 
 
-def test_the_stage_says_how_often_a_two_class_model_calls_modified_pictures_real(
-    tmp_path, monkeypatch
-):
-    make_project(tmp_path, monkeypatch, augment=False)
-    train_stage.main()
-    evaluate_stage.main()
-    report = check_modified_figures(tmp_path, classes=2)
+def test_the_stage_says_how_often_a_two_class_model_calls_modified_pictures_real(evaluated):
+    report = check_modified_figures(evaluated, classes=2)
     assert "called_modified" not in report and "three_class" not in report
-    table = json.loads((tmp_path / "reports/evaluation/modified_confusion.json").read_text())
+    table = json.loads((evaluated / "reports/evaluation/modified_confusion.json").read_text())
     assert table["predicted"] == ["real", "ai"]
     assert table["matrix"][1][0] == round(report["called_real"] * report["n"])
 

@@ -11,13 +11,9 @@ import pytest
 
 from model.errors import ModelError
 from model.publish import write_published
-from pipeline import evaluate as evaluate_stage
-from pipeline import evaluate_web as evaluate_web_stage
 from pipeline import publish as publish_stage
-from pipeline import train as train_stage
-from pipeline import train_web as train_web_stage
 from settings.errors import run
-from tests.helpers import make_project, set_params
+from tests.helpers import set_params
 
 CARD_KEYS = {"name", "architecture", "labels", "routing", "views", "data", "revision", "created"}
 WHOLE_KEYS = {
@@ -25,16 +21,6 @@ WHOLE_KEYS = {
     "threshold", "temperature", "preprocessing", "metrics", "confusion_matrix", "roc",
     "robustness", "calibration", "training", "min_accuracy", "classes", "modified",
 }  # fmt: skip
-
-
-@pytest.fixture
-def evaluated(tmp_path, monkeypatch):
-    make_project(tmp_path, monkeypatch, augment=False)
-    train_stage.main()
-    evaluate_stage.main()
-    train_web_stage.main()
-    evaluate_web_stage.main()
-    return tmp_path
 
 
 def test_refuses_below_min_accuracy(evaluated, capsys):

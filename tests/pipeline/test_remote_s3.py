@@ -45,6 +45,8 @@ def aws_free_env(empty_file: Path) -> dict:
         # Whatever ignores the remote's endpointurl gets a refused connection, not AWS.
         AWS_ENDPOINT_URL="http://127.0.0.1:9",
         PYTHONPATH="",
+        # dvc's stages run `python`: this interpreter's, whatever PATH the suite got.
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t",
         GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@t",
     )  # fmt: skip
