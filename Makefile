@@ -4,6 +4,7 @@ export PATH := $(CURDIR)/.venv/bin:$(PATH)
 export TF_CPP_MIN_LOG_LEVEL := 2
 STAMP := .venv/.installed-$(shell sha256sum requirements.lock 2>/dev/null | cut -c1-12)
 STANDIN_PORT := 8765
+UV_VERSION := 0.13.9
 WEBSCRAPE ?= ../shared/data/webscrape
 
 .PHONY: setup app test pipeline pipeline-offline bench lint chromium
@@ -12,8 +13,10 @@ setup: $(STAMP)
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x .venv/bin/python || python3 -m venv .venv
-	.venv/bin/pip install -q --disable-pip-version-check -r requirements.lock
-	.venv/bin/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@# uv installs the same pinned lock as pip would, about five times faster (README).
+	.venv/bin/pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+	.venv/bin/uv pip install -q --python .venv/bin/python -r requirements.lock
+	.venv/bin/uv pip install -q --python .venv/bin/python --no-deps -e .
 	@rm -f .venv/.installed-* && touch $@
 
 ## Serve the app on the shipped model (published/).
