@@ -1,16 +1,20 @@
 """Leave-one-group-out study of the project's cnn4 (36x36) on the web pictures.
 
-Portable pieces: build_cnn4, augment (Wang et al. 2020 style, numpy/cv2), random_crops,
-grid_crops, aggregate. Caches come from cache.py (same folder).
+The model, its optimizer and the crops are the project's (model.build, model.train,
+model.web_data, dataset.views) with params.yaml's train section; the augmentation here
+(cv2 JPEG) is the study's own, as its README rows were measured with it. Caches come
+from cache.py (same folder).
 
 Example (patch view, L=128, 8 crops/picture/epoch, grid 6, augmentation, 3 seeds x 3 folds):
-  python web16.py --name patch128_aug --view patch --L 128 --crops 8 --epochs 12 --aug 1
+  python -m devtools.group_study.study --name patch128_aug --view patch --L 128 \
+      --crops 8 --epochs 12 --aug 1
 Writes results/<name>.npz (per fold, seed, aggregation: held-out scores) and prints AUCs.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import time
 
@@ -21,12 +25,16 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import cv2
 import numpy as np
 
+from dataset.views import grid_patches
+from model.train import optimizer_for
+from model.web_data import random_patches
+
 HERE = WORK  # caches from devtools.group_study.cache, results/ beside them
 GROUPS = ("aigameapp", "realoraigame", "search")
 S = 36
 
 
-# ---------------------------------------------------------------- model (project's cnn4)
+# ---------------------------------------------------------------- model (the project's)
 def highpass_kernel() -> np.ndarray:
     """Identity minus a 3x3 binomial blur, per channel: (3, 3, 3, 1) depthwise kernel.
     The network then sees the picture's residual (texture, noise, resampling traces),
@@ -37,43 +45,36 @@ def highpass_kernel() -> np.ndarray:
     return np.repeat(k[:, :, None, None], 3, axis=2)
 
 
-def build_cnn4(filters=(32, 64, 128, 256), dense=(128,), dropout=0.25, highpass=False):
+def train_settings(args):
+    """params.yaml's train section (the shipped architecture) with the study's budget."""
+    from settings import params
+
+    shipped = params.load("train", params.PARAMS_FILE)
+    return dataclasses.replace(
+        shipped, epochs=args.epochs, learning_rate=args.lr, batch_size=args.batch, schedule="cosine"
+    )
+
+
+def build_model(settings, highpass=False):
+    """(model, logit model): model.build's cnn4 for S x S pictures; with highpass, behind
+    a fixed high-pass layer."""
     import keras
     from keras import layers
 
+    from model.build import build_model as project_model
+
+    if highpass:  # built first: the weights drawn after it are the same as without it
+        filtered = layers.DepthwiseConv2D(3, padding="same", use_bias=False, trainable=False)
+        filtered.build((None, S, S, 3))
+        filtered.set_weights([highpass_kernel()])
+    model = project_model(settings, S)
+    logit = keras.Model(model.input, model.get_layer("logit").output)
+    if not highpass:
+        return model, logit
     inputs = keras.Input((S, S, 3), dtype="float32", name="pixels")
-    x = layers.Rescaling(1.0 / 255, name="rescale")(inputs)
-    if highpass:
-        hp = layers.DepthwiseConv2D(3, padding="same", use_bias=False, trainable=False)
-        x = hp(x)
-        hp.set_weights([highpass_kernel()])
-    for block, f in enumerate(filters):
-        name = "last_conv" if block == len(filters) - 1 else f"conv{block + 1}_1"
-        x = layers.Conv2D(f, 3, padding="same", use_bias=False, name=name)(x)
-        x = layers.BatchNormalization(momentum=0.9)(x)
-        x = layers.ReLU()(x)
-        x = layers.MaxPooling2D(2)(x)
-    x = layers.Flatten()(x)
-    for units in dense:
-        x = layers.Dropout(dropout)(x)
-        x = layers.Dense(units, activation="relu")(x)
-    logit = layers.Dense(1, name="logit")(x)
-    p_real = layers.Activation("sigmoid", dtype="float32", name="p_real")(logit)
-    return keras.Model(inputs, p_real, name="cnn4")
-
-
-def optimizer(lr, steps_per_epoch, epochs, weight_decay=1e-4):
-    """As the project: AdamW, one epoch linear warm-up, then cosine decay to 0."""
-    import keras
-
-    warmup = steps_per_epoch if epochs > 1 else 0
-    rate = keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=0.0,
-        decay_steps=max(1, epochs * steps_per_epoch - warmup),
-        warmup_target=lr,
-        warmup_steps=warmup,
-    )
-    return keras.optimizers.AdamW(learning_rate=rate, weight_decay=weight_decay)
+    x = filtered(layers.Rescaling(1.0 / 255)(inputs))
+    x = layers.Rescaling(255.0)(x)  # back to the 0-255 range the project's model expects
+    return keras.Model(inputs, model(x)), keras.Model(inputs, logit(x))
 
 
 # ---------------------------------------------------------------- augmentation
@@ -113,19 +114,12 @@ def augment(rgb: np.ndarray, rng: np.random.Generator, a=AUG) -> np.ndarray:
 # ---------------------------------------------------------------- crops and aggregation
 def random_crops(rgb: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     """k uniformly placed S x S crops of one picture, (k, S, S, 3)."""
-    h, w = rgb.shape[:2]
-    ys = rng.integers(0, h - S + 1, k)
-    xs = rng.integers(0, w - S + 1, k)
-    return np.stack([rgb[y : y + S, x : x + S] for y, x in zip(ys, xs, strict=False)])
+    return random_patches(rgb, S, k, rng)
 
 
 def grid_crops(rgb: np.ndarray, g: int) -> np.ndarray:
-    """g x g evenly spaced S x S crops covering the picture (overlapping when small):
-    (g*g, S, S, 3)."""
-    h, w = rgb.shape[:2]
-    ys = np.linspace(0, h - S, g).round().astype(int)
-    xs = np.linspace(0, w - S, g).round().astype(int)
-    return np.stack([rgb[y : y + S, x : x + S] for y in ys for x in xs])
+    """The g x g grid of S x S crops the project scores a picture by."""
+    return grid_patches(rgb, S, g)
 
 
 def aggregate(logits: np.ndarray) -> dict[str, np.ndarray]:
@@ -194,11 +188,9 @@ def run(args, fold, seed, meta, whole, scaled, cifake):
     n_cf = int(round(n_web * args.cifake / (1 - args.cifake))) if args.cifake else 0
     steps = int(np.ceil((n_web + n_cf) / args.batch))
 
-    model = build_cnn4(highpass=bool(args.highpass))
-    model.compile(
-        optimizer=optimizer(args.lr, steps, args.epochs), loss=keras.losses.BinaryCrossentropy()
-    )
-    logit_model = keras.Model(model.input, model.get_layer("logit").output)
+    settings = train_settings(args)
+    model, logit_model = build_model(settings, highpass=bool(args.highpass))
+    model.compile(optimizer=optimizer_for(settings, steps), loss=keras.losses.BinaryCrossentropy())
     t0 = time.time()
     for _epoch in range(args.epochs):
         xs = []
