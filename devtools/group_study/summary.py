@@ -62,5 +62,6 @@ for fn in files:
             + " ".join(cells)
             + f" {mean_s:>16s} "
             + " ".join(f"{e:.3f}" for e in ens).rjust(22)
-            + f" {np.nanmean(ens):8.3f} {z['train_seconds'].mean():6.0f}"
+            + f" {np.nanmean(ens) if not np.isnan(ens).all() else np.nan:8.3f}"
+            + f" {z['train_seconds'].mean():6.0f}"
         )
