@@ -21,7 +21,9 @@ on this machine or its network, and no server may hold it for ever.
 - A fetch has one deadline over connecting, headers, retries, redirects and body: a
   watchdog shuts its sockets down when the time is up, since a socket timeout bounds
   only each read (a byte a second, endless `100 Continue` lines or a trickled body
-  would otherwise hold it for ever). Name resolution itself is not cut.
+  would otherwise hold it for ever). Name resolution counts too: the system resolver
+  cannot be interrupted, so it runs on a helper thread and the fetch stops waiting
+  for it when the time is up.
 
 `fetching(allow_hosts, timeout)` sets these rules for the calling thread; a guarded
 session used outside it exempts no host and has no deadline.
@@ -36,6 +38,8 @@ import re
 import socket
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as ResolveTimeout
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -132,12 +136,13 @@ def connect_target(url: str) -> tuple[str, str, int]:
 
 def check_url(url: str, allow_hosts=()) -> str:
     """The host of `url`; FetchError unless it is http(s) to an allowed host or to one
-    with only global addresses. The first refusal: the socket check is the guarantee."""
+    with only global addresses. The first refusal: the socket check is the guarantee.
+    Inside `fetching`, the name is resolved within the fetch's deadline."""
     _, host, port = connect_target(url)
     if any(entry.matches(host, port) for entry in parse_allowed(allow_hosts)):
         return host
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        infos = current().resolve(host, port)
     except (OSError, ValueError) as e:  # gaierror; an IDNA or NUL problem
         raise FetchError("connection", f"could not resolve host {host} ({_one_line(e)})") from None
     for info in infos:
@@ -145,6 +150,14 @@ def check_url(url: str, allow_hosts=()) -> str:
         if why := not_public(address):
             raise FetchError("refused", f"refused {host}: it resolves to {why} address {address}")
     return host
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _malformed(url: str, error: Exception) -> FetchError:
@@ -196,7 +209,7 @@ class Rules:
                 found = frozenset({_address(host)})
             except ValueError:  # a name: the addresses it resolves to now
                 try:
-                    infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+                    infos = self.resolve(host, None)
                 except (OSError, ValueError):
                     infos = []
                 found = frozenset(_address(info[4][0]) for info in infos)
@@ -204,6 +217,23 @@ class Rules:
         return self._addresses[host]
 
     # --- how long: the deadline ---
+
+    def resolve(self, host: str, port: int | None) -> list:
+        """socket.getaddrinfo for a stream socket, within what is left of the deadline
+        (FetchError "timed out" past it). The time it takes is spent from the deadline."""
+        if self.timeout is None:
+            return _getaddrinfo(host, port)
+        self.check_time(host)
+        on_clock = self._clock_started is not None  # else spend the time here
+        began = time.monotonic()
+        try:
+            return _RESOLVER.submit(_getaddrinfo, host, port).result(self.remaining())
+        except ResolveTimeout:
+            self.expired = True
+            raise self.timed_out(host) from None
+        finally:
+            if not on_clock:
+                self.left = max(0.0, self.left - (time.monotonic() - began))
 
     def remaining(self) -> float:
         running = self._clock_started
@@ -274,6 +304,15 @@ class Rules:
                 _cut(handle)
 
 
+def _getaddrinfo(host: str, port: int | None) -> list:
+    return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+
+
+# Resolutions the deadline gave up on finish here, in the background, when the system
+# resolver does (its own timeouts); a few threads are enough for the scraper's workers.
+_RESOLVER = ThreadPoolExecutor(max_workers=8, thread_name_prefix="resolve")
+
+
 def _cut(handle: socket.socket) -> None:
     with suppress(OSError):  # the connection is already gone
         handle.shutdown(socket.SHUT_RDWR)
@@ -306,7 +345,7 @@ class _PeerChecked:
     def _new_conn(self) -> socket.socket:
         rules = current()
         rules.check_time(self.host)
-        sock = super()._new_conn()
+        sock = self._connect_in_time(rules)
         try:
             rules.check_peer(sock, self.host)
             rules.watch(sock)
@@ -314,6 +353,30 @@ class _PeerChecked:
             sock.close()
             raise
         return sock
+
+    def _connect_in_time(self, rules: Rules) -> socket.socket:
+        """urllib3's connection, to addresses resolved within the deadline.
+
+        urllib3 would resolve the name itself, beyond the watchdog's reach; here it is
+        given each resolved address in turn instead (self.host, which TLS checks the
+        certificate against, is the name again afterwards)."""
+        name = self._dns_host
+        if rules.timeout is None or _is_address(name.strip("[]")):
+            return super()._new_conn()
+        try:
+            infos = rules.resolve(name, self.port)
+        except (OSError, ValueError):  # urllib3 says what went wrong, in its own words
+            return super()._new_conn()
+        error: Exception | None = None
+        for address in dict.fromkeys(info[4][0] for info in infos):
+            self._dns_host = address
+            try:
+                return super()._new_conn()
+            except Exception as e:  # noqa: BLE001 - urllib3's connection errors: try the next
+                error = e
+            finally:
+                self._dns_host = name
+        raise error or OSError(f"no address for {name}")
 
     def request(self, *args, **kwargs):
         if self.sock is not None:  # kept alive from an earlier request: this fetch's rules

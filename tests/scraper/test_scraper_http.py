@@ -10,6 +10,7 @@ import json
 import os
 import socket
 import threading
+import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -181,6 +182,35 @@ def test_the_deadline_covers_every_redirect_hop(session):
     ):
         fetch(session, f"{server.url}/x.jpg", timeout=1)
     assert caught.value.kind == "timed out"
+
+
+@pytest.fixture
+def slow_names(monkeypatch):
+    """A resolver that takes 5 s to answer for *.slow.test (127.0.0.1), as a dead name
+    server does; other names resolve as usual."""
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if str(host).endswith(".slow.test"):
+            time.sleep(5)
+            return real("127.0.0.1", port, *args, **kwargs)
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+@pytest.mark.parametrize("allowed", [False, True], ids=["checked name", "allowed name"])
+def test_a_slow_name_server_cannot_hold_a_download_past_its_deadline(
+    session, server, slow_names, allowed
+):
+    # checked: the URL check resolves the name; allowed: it is skipped and the
+    # connection resolves it. Before, each waited the resolver's 5 s out.
+    port = server[0].rsplit(":", 1)[1]
+    began = time.monotonic()
+    with pytest.raises(http.FetchError, match=r"^timed out after 1 s waiting for a\.slow\.test$"):
+        fetch(session, f"http://a.slow.test:{port}/ai/ai0.jpg",
+              allow=("a.slow.test",) if allowed else (), timeout=1)  # fmt: skip
+    assert time.monotonic() - began < 4
 
 
 # --- the folder: resume bookkeeping ---
