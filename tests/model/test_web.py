@@ -106,3 +106,21 @@ def test_a_grid_of_one_is_the_centre_crop():
     picture = np.arange(40 * 60 * 3, dtype=np.uint32).reshape(40, 60, 3)
     (patch,) = grid_patches(picture, 16, 1)
     assert patch[0, 0, 0] == picture[12, 22, 0]
+
+
+def test_the_patch_view_trains_on_a_pretrained_base(web_dir, tmp_path):
+    # The lever this machine cannot pull (ImageNet weights need the network): the same
+    # stage code with a frozen EfficientNetB0 base, here without weights, saves a model that
+    # scores patches like the cnn4 one.
+    import keras
+
+    from model.web_train import patch_logits, train_web
+
+    data = store.load(web_dir)
+    base = Train(architecture="efficientnetb0", weights="none", pretrained_image_size=32, dense=[8])
+    one_seed = dataclasses.replace(WEB, seeds=[1], epochs=1)
+    train_web(data.subset(data.split == "train"), data.subset(data.split == "val"), one_seed,
+              base, out_dir=tmp_path)  # fmt: skip
+    model = keras.saving.load_model(tmp_path / "model.keras", compile=False)
+    patches = np.zeros((3, 16, 16, 3), np.float32)
+    assert np.isfinite(patch_logits(model, patches)).all()
