@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 from scraper.errors import ScrapeError
@@ -110,6 +113,26 @@ def _delete_on_quit(driver, profile: Path) -> None:
             shutil.rmtree(profile, ignore_errors=True)
 
     driver.quit = quit_and_clean
+
+
+@contextmanager
+def sigterm_interrupts():
+    """Inside the block, SIGTERM (what `kill`, a service manager or a CI runner sends)
+    interrupts like Ctrl-C, so the `finally` that quits the browser runs: Python's
+    default is to die at once, leaving Chromium and chromedriver running. Only in the
+    main thread, where signals arrive; elsewhere the block runs unchanged."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 def _find(candidates) -> str | None:

@@ -122,16 +122,24 @@ def _split_settings(settings: dict) -> tuple[Options, Limits]:
 
 def _search_and_download(query, storage, report, options, limits, workers, driver, log):
     pacer = Pacer(options.click_pause_s, options.query_pause_s)
-    own_driver = driver is None
-    if own_driver:
-        from scraper.browser import start_browser
+    if driver is not None:  # the caller's browser: the caller quits it
+        return _with_driver(query, storage, report, options, limits, workers, driver, log, pacer)
+    from scraper.browser import sigterm_interrupts, start_browser
 
+    with sigterm_interrupts():  # a terminated run still quits the browser it started
         browser_started = time.perf_counter()
         driver = start_browser(
             options.webdriver_url, page_timeout_s=options.page_timeout_s,
             profile_dir=options.profile_dir,
         )  # fmt: skip
         report.seconds["browser_start"] += time.perf_counter() - browser_started
+        try:
+            _with_driver(query, storage, report, options, limits, workers, driver, log, pacer)
+        finally:
+            driver.quit()
+
+
+def _with_driver(query, storage, report, options, limits, workers, driver, log, pacer):
     try:
         limits = _with_browser_user_agent(limits, driver)
         candidates = iter_candidates(
@@ -143,8 +151,6 @@ def _search_and_download(query, storage, report, options, limits, workers, drive
         download_all(candidates, downloader, storage, report, workers)
     finally:
         report.seconds["pauses"] += pacer.slept_s
-        if own_driver:
-            driver.quit()
 
 
 def _with_browser_user_agent(limits: Limits, driver) -> Limits:
