@@ -49,6 +49,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import NameResolutionError
 from urllib3.util import parse_url
 
 from scraper.errors import FetchError, ScrapeError
@@ -150,14 +151,6 @@ def check_url(url: str, allow_hosts=()) -> str:
         if why := not_public(address):
             raise FetchError("refused", f"refused {host}: it resolves to {why} address {address}")
     return host
-
-
-def _is_address(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _malformed(url: str, error: Exception) -> FetchError:
@@ -361,11 +354,18 @@ class _PeerChecked:
         given each resolved address in turn instead (self.host, which TLS checks the
         certificate against, is the name again afterwards)."""
         name = self._dns_host
-        if rules.timeout is None or _is_address(name.strip("[]")):
+        try:
+            _address(name.strip("[]"))
+            literal = True  # an address: nothing to resolve
+        except ValueError:
+            literal = False
+        if literal or rules.timeout is None:
             return super()._new_conn()
         try:
             infos = rules.resolve(name, self.port)
-        except (OSError, ValueError):  # urllib3 says what went wrong, in its own words
+        except socket.gaierror as e:  # as urllib3 reports it, without resolving again
+            raise NameResolutionError(self.host, self, e) from e
+        except ValueError:  # an unencodable name: urllib3 refuses it before resolving
             return super()._new_conn()
         error: Exception | None = None
         for address in dict.fromkeys(info[4][0] for info in infos):

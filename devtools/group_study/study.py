@@ -112,16 +112,6 @@ def augment(rgb: np.ndarray, rng: np.random.Generator, a=AUG) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- crops and aggregation
-def random_crops(rgb: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
-    """k uniformly placed S x S crops of one picture, (k, S, S, 3)."""
-    return random_patches(rgb, S, k, rng)
-
-
-def grid_crops(rgb: np.ndarray, g: int) -> np.ndarray:
-    """The g x g grid of S x S crops the project scores a picture by."""
-    return grid_patches(rgb, S, g)
-
-
 def aggregate(logits: np.ndarray) -> dict[str, np.ndarray]:
     """Per-picture scores from (N, g*g) crop logits, several rules."""
     n = logits.shape[1]
@@ -198,7 +188,7 @@ def run(args, fold, seed, meta, whole, scaled, cifake):
             src = whole[i] if args.view == "whole" else scaled[i]
             if args.aug:
                 src = augment(src, rng)
-            xs.append(src[None] if args.view == "whole" else random_crops(src, per_pic, rng))
+            xs.append(src[None] if args.view == "whole" else random_patches(src, S, per_pic, rng))
         x = np.concatenate(xs)
         y = np.repeat(label[tr], per_pic)
         if n_cf:
@@ -216,7 +206,7 @@ def run(args, fold, seed, meta, whole, scaled, cifake):
     if args.view == "whole":
         scores = {"whole": logits_of(logit_model, whole[te])}
     else:
-        crops = np.concatenate([grid_crops(scaled[i], args.grid) for i in te])
+        crops = np.concatenate([grid_patches(scaled[i], S, args.grid) for i in te])
         lg = logits_of(logit_model, crops).reshape(len(te), args.grid**2)
         scores = aggregate(lg)
     aucs = {k: roc_auc_score(label[te], v) for k, v in scores.items()}

@@ -24,7 +24,14 @@ from dataset import cifake, dedup, merge, preprocess, scraped
 from dataset.errors import DatasetError
 from dataset.hashing import NearDuplicateIndex, perceptual_hash, perceptual_hashes, pixel_sha256
 from dataset.imaging import decode_image, load_image, sniff_format
-from tests.helpers import ROOT, TerminalStream, make_image, make_web_store
+from tests.helpers import (
+    ROOT,
+    TerminalStream,
+    descendants,
+    make_image,
+    make_web_store,
+    process_running,
+)
 
 SHIPPED = yaml.safe_load((ROOT / "params.yaml").read_text())
 GROUPS = [(s, c) for s in ("train", "test") for c in ("REAL", "FAKE")]
@@ -476,26 +483,6 @@ def test_a_killed_preprocess_leaves_no_partial_output_and_a_rerun_is_identical(t
         assert leftovers == []
 
 
-def _children_of(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc (Linux)")
 def test_decoding_workers_end_when_their_parent_is_killed():
     # The workers sleep a minute each: only their parent's death can end them sooner.
@@ -504,15 +491,15 @@ def test_decoding_workers_end_when_their_parent_is_killed():
         [sys.executable, "-c", script], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}
     )
     deadline = time.monotonic() + 60
-    while len(workers := _children_of(process.pid)) < 2 and time.monotonic() < deadline:
+    while len(workers := descendants(process.pid)) < 2 and time.monotonic() < deadline:
         time.sleep(0.1)
     assert len(workers) == 2, "the pool did not start its two workers"
     process.send_signal(signal.SIGKILL)
     process.wait(30)
     deadline = time.monotonic() + 15
-    while any(map(_alive, workers)) and time.monotonic() < deadline:
+    while any(map(process_running, workers)) and time.monotonic() < deadline:
         time.sleep(0.1)
-    survivors = [pid for pid in workers if _alive(pid)]
+    survivors = [pid for pid in workers if process_running(pid)]
     for pid in survivors:  # do not leave them behind either way
         os.kill(pid, signal.SIGKILL)
     assert survivors == [], "decoding workers outlived their killed parent"

@@ -24,7 +24,14 @@ from devtools.standin import free_port, wait_for_port
 from scraper import browser as browser_module
 from scraper.collect import collect
 from scraper.errors import ScrapeError
-from tests.helpers import LOCAL, ROOT, assert_folder_matches_manifest, scrape
+from tests.helpers import (
+    LOCAL,
+    ROOT,
+    assert_folder_matches_manifest,
+    descendants,
+    process_running,
+    scrape,
+)
 
 
 @pytest.fixture(scope="module")
@@ -268,30 +275,6 @@ def test_pipeline_stage_scrapes_a_keyword_of_params(chromium_available, standin,
     )
 
 
-def _descendants(pid: int) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        children.setdefault(parent, []).append(int(stat.parent.name))
-    found, todo = set(), [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
-
-
-def _running(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc (Linux)")
 def test_a_terminated_scrape_quits_its_browser(chromium_available, standin, tmp_path):
     out = tmp_path / "out"
@@ -303,14 +286,14 @@ def test_a_terminated_scrape_quits_its_browser(chromium_available, standin, tmp_
     while time.monotonic() < deadline and len(read_manifest(out)) < 3:
         assert process.poll() is None, process.communicate()
         time.sleep(0.05)
-    browser = _descendants(process.pid)
+    browser = descendants(process.pid)
     assert browser, "no chromedriver or Chromium under the scraper"
     process.send_signal(signal.SIGTERM)  # what kill, dvc's parent or a CI runner sends
     _, err = process.communicate(timeout=60)
     deadline = time.monotonic() + 15
-    while any(map(_running, browser)) and time.monotonic() < deadline:
+    while any(map(process_running, browser)) and time.monotonic() < deadline:
         time.sleep(0.1)
-    left = [pid for pid in browser if _running(pid)]
+    left = [pid for pid in browser if process_running(pid)]
     for pid in left:
         os.kill(pid, signal.SIGKILL)
     assert left == [], "Chromium or chromedriver outlived the terminated scrape"
