@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dataset.views import WHOLE
+from dataset.views import WEB, WHOLE
 from model import published
 from model.classes import probabilities
 from model.errors import ModelError
@@ -61,9 +61,12 @@ def keras_engine(folder: Path, name: str, spec: dict):
 
 
 def numpy_engine(folder: Path, name: str, spec: dict):
-    """The view's network in numpy, or its Keras engine when numpy cannot run it."""
+    """The view's network in numpy, or its Keras engine when numpy cannot run it (the
+    web view's backbone is Keras only)."""
     from model.numpy_net import NumpyNet, Unsupported
 
+    if name == WEB:
+        return keras_engine(folder, name, spec)
     path = Path(folder) / spec["file"]
     if not path.is_file():
         raise ModelError(f"{path} not found; {BUILD_HINT}")
