@@ -32,13 +32,3 @@ def shrink(rgb: np.ndarray, longer_side: int) -> np.ndarray:
 def load_view(data: bytes, size: int, **limits) -> np.ndarray:
     """Decode bytes to a view's input, (size, size, 3) uint8 (the whole picture, squeezed)."""
     return resize_image(decode_image(data, shrink_to=size, **limits), size)
-
-
-def grid_origins(height: int, width: int, size: int, grid: int) -> list[tuple[int, int]]:
-    """Top-left corners of a grid x grid set of size x size cells spread evenly over a
-    picture (they overlap when it is small); the app's occlusion heat map uses them."""
-    if grid == 1:
-        return [((height - size) // 2, (width - size) // 2)]
-    rows = np.linspace(0, height - size, grid).round().astype(int)
-    cols = np.linspace(0, width - size, grid).round().astype(int)
-    return [(int(r), int(c)) for r in rows for c in cols]

@@ -136,6 +136,8 @@ def publish(params, web, out: Path = PUBLISHED) -> dict:
                               calibration=read_json(WEB_CALIBRATION),
                               backbone=read_json(BACKBONE_INFO)),
     }  # fmt: skip
+    # A small picture may be a shrunk web picture: the whole view's figure on those.
+    views["whole"]["metrics"]["small_web"] = (web_metrics.get("small") or {}).get("cifake_view")
     meta = prepared.load_meta()
     data = {"counts": prepared.counts(), "balance": meta.get("balance"),
             "class_weight": meta.get("class_weight"),

@@ -40,9 +40,12 @@ The card (check_card fills the defaults marked =):
                     {ai, real}}, confusion_matrix {labels, matrix}, roc {fpr, tpr},
                     calibration {bins [{confidence, accuracy, count}]}, robustness
                     [{edit, accuracy, roc_auc}], per_source {name: {n, accuracy,
-                    roc_auc}}, training {epochs_run, seconds, images_per_second}
+                    roc_auc}}, training {epochs_run, seconds, images_per_second},
+                    metrics.small_web {n, accuracy, roc_auc}: web test pictures shrunk
+                    to 32 px, what a small picture that is not CIFAKE's can expect
   views.web         the same keys, and backbone {name, package, version, file,
                     sha256}, features (["head", "mid"]), kind = "web picture",
+                    uncertain_band (the "not sure" width measured on held-out groups),
                     calibrated_on ("web ..."), metrics.logo {mean, folds {group: {n,
                     roc_auc, roc_auc_ci}}}, metrics.confidence_table [{low, high, n,
                     right}], metrics.test, metrics.per_group, metrics.small,
@@ -206,6 +209,9 @@ def check_view(name: str, view) -> dict:
         raise ModelError(
             f"{CARD_FILE}: {where}.threshold must be between 0 and 1, got {threshold!r}"
         )
+    band = view.get("uncertain_band")
+    if band is not None and (not _is_number(band) or not 0 <= band <= 1):
+        raise ModelError(f"{CARD_FILE}: {where}.uncertain_band must be in [0, 1], got {band!r}")
     if view["calibrated_on"] is not None and not isinstance(view["calibrated_on"], str):
         raise ModelError(
             f"{CARD_FILE}: {where}.calibrated_on must name the calibration pictures or be "

@@ -60,10 +60,12 @@ class Prediction:
     kind: str = ""  # what kind of picture that view is for, e.g. "web picture"
     reliability: dict = field(default_factory=dict, compare=False)  # the view's test figures
     calibrated: bool = False  # calibration measured on this kind of picture
-    patch_p_real: np.ndarray | None = field(default=None, repr=False, compare=False)
     pixels: np.ndarray | None = field(default=None, repr=False, compare=False)  # whole view
     # A three-class view's calibrated probabilities by class name (model.classes order).
     probabilities: dict[str, float] | None = field(default=None, compare=False)
+    # How often verdicts this confident were right on pictures of sources held out of
+    # training: {low, high, n, right} (the web view's confidence table), else None.
+    right_at: dict | None = field(default=None, compare=False)
 
     @property
     def shown(self) -> float:
@@ -208,7 +210,7 @@ class Predictor:
 
     def prediction(
         self, p_real: float, milliseconds: float, *, view: str | None = None, pixels=None,
-        patch_p_real=None, made_for: str = "", probabilities: dict | None = None,
+        made_for: str = "", probabilities: dict | None = None,
     ) -> Prediction:  # fmt: skip
         """The verdict with the figures of the view that judged it, when that view was
         made (and measured) for this kind of picture; a one-view card judging the other
@@ -218,12 +220,14 @@ class Predictor:
         label, verdict = self.classify(p_real, view=name)
         if made_for and made_for != name:
             kind, reliability, calibrated = published.DEFAULT_KINDS[made_for], {}, False
+            right_at = None
         else:
             kind, reliability, calibrated = v.spec["kind"], v.reliability, v.calibrated
+            right_at = v.right_at(shown(p_real))
         return Prediction(
             p_real, label, verdict, milliseconds, view=name, kind=kind,
-            reliability=reliability, calibrated=calibrated, patch_p_real=patch_p_real,
-            pixels=pixels, probabilities=probabilities,
+            reliability=reliability, calibrated=calibrated, pixels=pixels,
+            probabilities=probabilities, right_at=right_at,
         )  # fmt: skip
 
     def classify(self, p_real: float, view: str | None = None) -> tuple[str, str]:
@@ -233,12 +237,19 @@ class Predictor:
         threshold = self.views[view].threshold if view else self.threshold
         value = shown(p_real)
         label = "real" if value >= threshold else "ai"
-        uncertain = abs(value - threshold) <= self.band / 2 + 1e-9
+        uncertain = abs(value - threshold) <= self.band_of(view) / 2 + 1e-9
         return label, "uncertain" if uncertain else label
+
+    def band_of(self, view: str | None = None) -> float:
+        """The "not sure" band's width: the setting, or wider where the card measured
+        that verdicts closer to the threshold were right too rarely (the web view)."""
+        measured = self.views[view].measured_band if view else 0.0
+        return max(self.band, measured)
 
     def band_edges(self, view: str | None = None) -> tuple[float, float]:
         threshold = self.views[view].threshold if view else self.threshold
-        return max(0.0, threshold - self.band / 2), min(1.0, threshold + self.band / 2)
+        half = self.band_of(view) / 2
+        return max(0.0, threshold - half), min(1.0, threshold + half)
 
     @property
     def classes(self) -> tuple[str, ...] | None:

@@ -20,6 +20,9 @@ MODEL_DIR = Path("data/model_web")
 HEAD_FILE = "head.keras"
 CALIBRATION_FILE = "calibration.json"
 CONFIDENCE_EDGES = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+# No firm verdict where held-out verdicts of that confidence were right less often than
+# this: the "not sure" band is widened until every confidence outside it clears it.
+MIN_RIGHT = 0.7
 
 
 def fit_head(data: WebSet, features: list[str], C: float):
@@ -58,12 +61,26 @@ def confidence_table(p_real: np.ndarray, y: np.ndarray, edges=CONFIDENCE_EDGES) 
     return rows
 
 
+def measured_band(table: list[dict], min_right: float = MIN_RIGHT) -> float:
+    """The narrowest "not sure" band (width in p_real around 0.5) outside which every
+    confidence row with pictures was right at least `min_right` of the time; 1.0 (never
+    sure) when no row clears it."""
+    for row in table:
+        above = [r for r in table if r["low"] >= row["low"] and r["n"]]
+        if above and all(r["right"] >= min_right for r in above):
+            return round(2 * (row["low"] - 0.5), 4)
+    return 1.0
+
+
 def calibrate(oof_logits: np.ndarray, y: np.ndarray, resamples: int = 1000) -> dict:
-    """Temperature fitted on the out-of-fold logits, the confidence table after it, and
-    the pooled held-out figures (n, accuracy, ROC-AUC with 95% intervals)."""
+    """Temperature fitted on the out-of-fold logits, the confidence table after it, the
+    band measured from it, and the pooled held-out figures (n, accuracy, ROC-AUC with
+    95% intervals)."""
     from model.intervals import with_intervals
 
     temperature = fit_temperature(oof_logits, y)
     p_real = sigmoid(oof_logits / temperature)
-    return {"temperature": temperature, "confidence_table": confidence_table(p_real, y),
+    table = confidence_table(p_real, y)
+    return {"temperature": temperature, "confidence_table": table,
+            "uncertain_band": measured_band(table),
             "held_out": with_intervals(y, p_real, resamples)}  # fmt: skip
