@@ -24,9 +24,9 @@ from PIL import Image
 
 from devtools.standin import running
 from tests.conftest import shared_data_dir
-from tests.helpers import ROOT
+from tests.helpers import ROOT, installed_backbone
 
-KEYWORDS = {  # two groups of an ai and a real keyword: web validation holds one out
+KEYWORDS = {  # two groups of an ai and a real keyword: leave-one-group-out holds each out
     "ai-art": {"query": "ai generated images", "label": "ai", "group": "art"},
     "animals": {"query": "animals", "label": "real", "group": "art"},
     "ai-people": {"query": "ai generated people", "label": "ai", "group": "people"},
@@ -130,8 +130,10 @@ def repo(tmp_path_factory, standin, chromium_available):
     params["cifake"]["source"] = str(small_cifake(dest.parent))
     params["train"].update(epochs=1, batch_size=64)
     params["publish"].update(min_accuracy=0.0, min_web_auc=0.0, examples=4)
-    params["web"].update(longer_side=64, grid=2, val_groups=["people"], crops_per_picture=2,
-                         seeds=[1], epochs=1, batch_size=8)  # fmt: skip
+    params["web"].update(image_size=64, batch_size=8)  # Lite0 at 64 px: a quick backbone
+    # the feature recipes only (cnn36 would train a CNN per group): the DAG is the same
+    params["logo"].update(recipes=["container", "head", "head_mid"], C=[1.0], seeds=[1],
+                          bootstrap=100)  # fmt: skip
     (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     run(["git", "init", "-q", "-b", "main"], dest)
     run(["git", "add", "-A"], dest)
@@ -152,7 +154,9 @@ def test_every_stage_runs_and_writes_its_outputs(repo, first_run):
         "modify",
         "train",
         "evaluate",
-        "prepare_web",
+        "backbone",
+        "web_features",
+        "logo",
         "train_web",
         "evaluate_web",
         "publish",
@@ -171,15 +175,20 @@ def test_every_stage_runs_and_writes_its_outputs(repo, first_run):
     assert dataset
     card = json.loads((repo / "published/model_card.json").read_text())
     assert 0.0 <= card["views"]["whole"]["metrics"]["accuracy"] <= 1.0
-    assert card["views"]["patch"]["metrics"]["held_out_groups"] == ["people"]
-    assert (repo / "published/model.keras").is_file() and (repo / "published/patch.keras").is_file()
+    web = card["views"]["web"]
+    assert set(web["metrics"]["logo"]["folds"]) == {"art", "people"}  # each group held out
+    assert web["backbone"] == installed_backbone() and web["image_size"] == 64
+    assert set(web["comparison"]) == {"container", "head", "head_mid"}
+    published = {p.name for p in (repo / "published").iterdir()}
+    assert {"model.keras", "web_head.keras", "model_card.json"} <= published
+    assert "backbone.keras" not in published  # rebuilt from the pinned package when loaded
 
 
 def test_metrics_are_readable_by_dvc(repo, first_run):
     shown = json.loads(run(["dvc", "metrics", "show", "--json"], repo))
     files = {f for rev in shown.values() for f in rev.get("data", {})}
     assert {"reports/dataset.json", "reports/metrics.json", "reports/train/metrics.json",
-            "reports/web_metrics.json"} <= files  # fmt: skip
+            "reports/web_metrics.json", "reports/logo.json"} <= files  # fmt: skip
 
 
 def test_repro_with_nothing_changed_runs_nothing(repo, first_run):
@@ -194,9 +203,21 @@ def test_changing_one_keyword_reruns_only_that_keyword_and_what_follows(repo, fi
     output = run(["dvc", "repro"], repo)
     ran = ran_stages(output)
     assert "scrape@animals" in ran and {"merge", "preprocess", "train", "train_web"} <= ran
+    assert {"web_features", "logo", "evaluate_web", "publish"} <= ran
     assert "scrape@ai-art" not in ran and "cifake" not in ran
+    assert "backbone" not in ran  # the pinned weights do not depend on the pictures
     records = (repo / "data/scraped/animals/manifest.jsonl").read_text().splitlines()
     assert {json.loads(r)["query"] for r in records} == {"cityscape"}
+
+
+def test_changing_the_heads_C_reruns_only_the_web_head(repo, first_run):
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["web"]["C"] = 0.5
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    ran = ran_stages(run(["dvc", "repro"], repo))
+    assert ran == {"logo", "train_web", "evaluate_web", "publish"}
+    logo = json.loads((repo / "reports/logo.json").read_text())
+    assert logo["shipped"]["C"] == 0.5
 
 
 def test_an_experiment_with_one_setting_changed(repo, first_run):
