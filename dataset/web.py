@@ -7,8 +7,8 @@ data/web/ holds
   tells (format, file bytes, width and height as stored, JPEG quality) for the
   container-only baseline;
 - features.npz: the backbone's pooled features of each picture as served
-  (`head`, `mid`), and of the same picture shrunk to SMALL_SIDE first (`small_head`,
-  `small_mid`): what the web view makes of a small copy;
+  (`head`, `mid`, `early`), and of the same picture shrunk to SMALL_SIDE first
+  (`small_head`, ...): what the web view makes of a small copy;
 - small.npy: (N, S, S, 3) uint8, the CIFAKE view's input of that small copy, so the
   36x36 CNN is measured on the same small pictures;
 - summary.json: counts per split and group, and the files that failed to decode.
@@ -30,7 +30,7 @@ FEATURES = "features.npz"
 SMALL = "small.npy"
 SUMMARY = "summary.json"
 FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "OTHER")
-FEATURE_SETS = ("head", "mid", "small_head", "small_mid")
+FEATURE_SETS = ("head", "mid", "early", "small_head", "small_mid", "small_early")
 SMALL_SIDE = 32  # CIFAKE's size: a web picture shrunk to it is what a "small picture" is
 
 _COLUMNS = {

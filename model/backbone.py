@@ -49,6 +49,7 @@ class Backbone:
     file: str  # the .pth inside the package
     stages: tuple[Stage, ...]
     mid_stages: tuple[int, ...]  # 1-based stages whose last block's pooled output is `mid`
+    early_stages: tuple[int, ...]  # 1-based stages every block of which is pooled into `early`
     stem: int = 32
     head: int = 1280
 
@@ -73,9 +74,13 @@ BACKBONES: dict[str, Backbone] = {
         file="models/efficientnet-lite0-57934424.pth",
         stages=_LITE0_STAGES,
         mid_stages=(2, 3, 5, 7),  # 24 + 40 + 112 + 320 channels: edges to parts
+        # The eight blocks of stages 1-4 (16 + 2x24 + 2x40 + 3x80 channels): low-level
+        # texture statistics, which carried to held-out web sources better than the
+        # semantic head (README "Web pictures").
+        early_stages=(1, 2, 3, 4),
     ),
 }
-FEATURE_SIZES = {"head": 1280, "mid": 496}  # lite0's; other backbones: describe(name)
+FEATURE_SIZES = {"head": 1280, "mid": 496, "early": 384}  # lite0's; others: describe(name)
 CLASSES = 1000
 
 
@@ -116,7 +121,12 @@ def sha256_of(path: str | Path) -> str:
 
 def feature_sizes(name: str = "lite0") -> dict[str, int]:
     spec = _backbone(name)
-    return {"head": spec.head, "mid": sum(spec.stages[i - 1].out for i in spec.mid_stages)}
+    early = sum(spec.stages[i - 1].out * spec.stages[i - 1].repeats for i in spec.early_stages)
+    return {
+        "head": spec.head,
+        "mid": sum(spec.stages[i - 1].out for i in spec.mid_stages),
+        "early": early,
+    }
 
 
 def describe(name: str = "lite0") -> dict:
@@ -141,7 +151,8 @@ def build(
 ) -> keras.Model:
     """The backbone with its ImageNet weights; input float32 pixels 0-255.
 
-    Outputs {"head": (N, 1280), "mid": (N, 496)} (pooled features), or with
+    Outputs {"head": (N, 1280), "mid": (N, 496), "early": (N, 384)} (pooled
+    features), or with
     classifier=True the (N, 1000) ImageNet logits. `state` defaults to the installed
     .pth (read_state_dict(weights_path(name))).
     """
@@ -151,7 +162,7 @@ def build(
     inputs = keras.Input((image_size, image_size, 3), dtype="float32", name="pixels")
     x = keras.layers.Rescaling(1 / STD, offset=-MEAN / STD, name="normalise")(inputs)
     x = _conv_bn(x, spec.stem, 3, 2, "stem")
-    ends = _blocks(x, spec.stages)
+    ends, every = _blocks(x, spec.stages)
     x = _conv_bn(ends[-1], spec.head, 1, 1, "head")
     head = keras.layers.GlobalAveragePooling2D(name="head")(x)  # = output name
     if classifier:
@@ -161,7 +172,16 @@ def build(
             keras.layers.GlobalAveragePooling2D(name=f"stage{i}_pool")(ends[i - 1])
             for i in spec.mid_stages
         ]
-        outputs = {"head": head, "mid": keras.layers.Concatenate(name="mid")(pooled)}
+        early = [
+            keras.layers.GlobalAveragePooling2D(name=f"block{k}_pool")(block)
+            for k, (stage, block) in enumerate(every, 1)
+            if stage in spec.early_stages
+        ]
+        outputs = {
+            "head": head,
+            "mid": keras.layers.Concatenate(name="mid")(pooled),
+            "early": keras.layers.Concatenate(name="early")(early),
+        }
     model = keras.Model(inputs, outputs, name=f"efficientnet_{name}")
     _load(model, state, spec)
     return model
@@ -185,14 +205,16 @@ def _block_names(stages: tuple[Stage, ...]) -> list[tuple[str, Stage, int]]:
     return names
 
 
-def _blocks(x, stages: tuple[Stage, ...]) -> list:
-    """Run the MBConv blocks; the output of each stage's last block."""
-    ends, names = [], _block_names(stages)
+def _blocks(x, stages: tuple[Stage, ...]) -> tuple[list, list]:
+    """Run the MBConv blocks: (the output of each stage's last block, the output of
+    every block with its 1-based stage number)."""
+    ends, every, names = [], [], _block_names(stages)
     for index, (prefix, stage, stride) in enumerate(names):
         x = _mbconv(x, prefix, stage, stride)
+        every.append((stages.index(stage) + 1, x))
         if index + 1 == len(names) or names[index + 1][1] is not stage:
             ends.append(x)
-    return ends
+    return ends, every
 
 
 def _mbconv(inputs, prefix: str, stage: Stage, stride: int):

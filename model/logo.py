@@ -9,9 +9,10 @@ measures the choice. Recipes:
   baseline every figure stands beside (model/container.py);
 - cnn36: the 36x36 four-block CNN (model/build.py, params train.*) trained on the web
   pictures at 36x36 (one run per seed);
-- head, head_mid: logistic regression on the frozen backbone's pooled head features,
-  and on those and the mid-stage ones (one run per C: deterministic);
-- mlp_head_mid: a small two-layer head on head+mid features (one run per seed).
+- head, head_mid, early: logistic regression on the frozen backbone's pooled head
+  features, on those and the mid-stage ones, and on every early block's (one run per
+  C: deterministic);
+- mlp_early: a small two-layer head on the early features (one run per seed).
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from dataset.web import WebSet
 from model import container
 from model.intervals import bootstrap, roc_auc
 
-FEATURES = {"head": ("head",), "head_mid": ("head", "mid"), "mlp_head_mid": ("head", "mid")}
+FEATURES = {
+    "head": ("head",), "head_mid": ("head", "mid"), "early": ("early",), "mlp_early": ("early",),
+}  # fmt: skip
 
 
 def logistic(C: float):
@@ -65,9 +68,9 @@ def fold_scores(recipe: str, train: WebSet, held: WebSet, *, C=1.0, seed=0, cnn=
 
 def runs(recipe: str, settings) -> list[dict]:
     """The runs of a recipe: one per C (logistic recipes), one per seed (stochastic)."""
-    if recipe in ("head", "head_mid"):
+    if recipe in ("head", "head_mid", "early"):
         return [{"C": c} for c in settings.C]
-    if recipe in ("mlp_head_mid", "cnn36"):
+    if recipe in ("mlp_early", "cnn36"):
         return [{"seed": s} for s in settings.seeds]
     return [{}]
 

@@ -44,7 +44,7 @@ The card (check_card fills the defaults marked =):
                     metrics.small_web {n, accuracy, roc_auc}: web test pictures shrunk
                     to 32 px, what a small picture that is not CIFAKE's can expect
   views.web         the same keys, and backbone {name, package, version, file,
-                    sha256}, features (["head", "mid"]), kind = "web picture",
+                    sha256}, features (e.g. ["early"]), kind = "web picture",
                     uncertain_band (the "not sure" width measured on held-out groups),
                     calibrated_on ("web ..."), metrics.logo {mean, folds {group: {n,
                     roc_auc, roc_auc_ci}}}, metrics.confidence_table [{low, high, n,
@@ -85,7 +85,7 @@ DEFAULT_KINDS = {WHOLE: "CIFAKE-sized picture", WEB: "web picture"}
 CALIBRATION_DOMAIN = {WHOLE: "cifake", WEB: "web"}
 WHOLE_MAX_SIDE = 64
 BACKBONE_KEYS = ("name", "package", "version", "file", "sha256")
-FEATURES = ("head", "mid")
+FEATURES = ("head", "mid", "early")
 BUILD_HINT = "build it with `make pipeline-offline` (or `dvc repro`)"
 
 

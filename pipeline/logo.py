@@ -36,7 +36,7 @@ def main() -> None:
         row = report["recipes"][recipe]
         spread = f" ± {row['sd']:.3f}" if "sd" in row else ""
         print(f"logo: {recipe:13s} mean ROC-AUC {row['mean']:.3f}{spread}")
-    oof = study.leave_one_group_out(data, "head_mid", {"C": web.C}, names=tuple(web.features))
+    oof = study.leave_one_group_out(data, "head", {"C": web.C}, names=tuple(web.features))
     report["shipped"] = {"features": list(web.features), "C": web.C,
                          **study.fold_figures(data, oof, logo.bootstrap)}  # fmt: skip
     METRICS.write_text(json.dumps(report, indent=1) + "\n")

@@ -110,7 +110,7 @@ class Train:
 
 
 BACKBONES = ("lite0",)
-WEB_FEATURES = ("head", "mid")
+WEB_FEATURES = ("head", "mid", "early")
 
 
 @dataclass(frozen=True)
@@ -130,8 +130,8 @@ class Web:
 
     backbone: Backbone = field(default_factory=Backbone)
     image_size: int = field(default=224, metadata={"min": 32, "max": 1024})
-    features: list[str] = field(default_factory=lambda: ["head", "mid"])  # the shipped recipe
-    C: float = field(default=0.1, metadata={"min": 1e-6, "max": 1e6})  # inverse L2 strength
+    features: list[str] = field(default_factory=lambda: ["early"])  # the shipped recipe
+    C: float = field(default=0.001, metadata={"min": 1e-6, "max": 1e6})  # inverse L2 strength
     batch_size: int = field(default=32, metadata={"min": 1, "max": 4096})
 
     def __post_init__(self):
@@ -143,7 +143,7 @@ class Web:
             )
 
 
-LOGO_RECIPES = ("container", "cnn36", "head", "head_mid", "mlp_head_mid")
+LOGO_RECIPES = ("container", "cnn36", "head", "head_mid", "early", "mlp_early")
 
 
 @dataclass(frozen=True)
@@ -152,7 +152,7 @@ class Logo:
     scored on the one left out, for every group; recipes are chosen on the mean."""
 
     recipes: list[str] = field(default_factory=lambda: list(LOGO_RECIPES))
-    C: list[float] = field(default_factory=lambda: [0.01, 0.1, 1.0])  # tried per recipe
+    C: list[float] = field(default_factory=lambda: [0.0003, 0.001, 0.003, 0.01])  # per recipe
     seeds: list[int] = field(default_factory=lambda: [1, 2, 3])  # stochastic recipes
     cnn_epochs: int = within(1, 1000, 12)  # the cnn36 recipe's epochs
     bootstrap: int = field(default=1000, metadata={"min": 100, "max": 100_000})
