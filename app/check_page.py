@@ -10,7 +10,16 @@ import time
 
 import streamlit as st
 
-from app import analysis, common, config, memory, messages, results_view, upload_sweeper
+from app import (
+    analysis,
+    common,
+    config,
+    memory,
+    messages,
+    results_view,
+    upload_sweeper,
+    verdict,
+)  # fmt: skip
 from app.fetch import FetchError, fetch_url, plain_url, url_name
 from model import published
 from model.errors import ModelError
@@ -27,6 +36,9 @@ def draw() -> None:
     status = common.sidebar(settings, card, loader)
     if loader is None:
         return
+    capability = verdict.capability_sentence(card)
+    if capability:
+        st.info(capability)
     st.write(
         "Upload pictures or give an image URL. Each one gets **p_real**, the model's "
         "answer from 0 (AI-generated) to 1 (real photograph), and, apart from it, what the "

@@ -36,8 +36,9 @@ def sidebar(settings, card: dict | None, loader):
     """The sidebar; returns the slot of the model's status line (to update later)."""
     with st.sidebar:
         st.caption(
-            "A small convolutional network that tells AI-generated pictures from real "
-            f"photographs. {THEME_HINT}"
+            "Tells AI-generated pictures from real photographs: an ImageNet network with a "
+            "linear head for web pictures, a small convolutional network for 32×32 ones. "
+            f"{THEME_HINT}"
         )
         if card:
             routing = card.get("routing", {})

@@ -71,6 +71,37 @@ def small_sentence(small) -> str:
     return sentence + "."
 
 
+def capability_sentence(card: dict | None) -> str:
+    """What the model can and cannot tell, in plain words with today's measured figures
+    (the card's), for the top of the page: web pictures first, then small ones."""
+    if not card:
+        return ""
+    views = card.get("views") or {}
+    parts = []
+    web = (views.get("web") or {}).get("metrics") or {}
+    logo = (web.get("logo") or {}).get("mean")
+    if _number(web.get("accuracy")) and _number(logo):
+        parts.append(
+            f"On web pictures from sources it never trained on it is right about "
+            f"{web['accuracy']:.0%} of the time (it ranks an AI picture above a real one "
+            f"{logo:.0%} of the time): a hint, not proof"
+        )
+    whole = (views.get("whole") or {}).get("metrics") or {}
+    if _number(whole.get("accuracy")):
+        small = whole.get("small_web") or {}
+        sentence = f"on CIFAKE's 32×32 pictures it is right {whole['accuracy']:.1%} of the time"
+        if _number(small.get("accuracy")):
+            sentence += (
+                f", but a web picture shrunk that small it gets right only "
+                f"{small['accuracy']:.0%} of the time"
+            )
+        parts.append(sentence)
+    if not parts:
+        return ""
+    text = "; ".join(parts)
+    return text[0].upper() + text[1:] + "."
+
+
 def calibration_line(prediction) -> str:
     kind = prediction.kind or "picture"
     if prediction.calibrated:
