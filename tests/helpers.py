@@ -503,6 +503,25 @@ def make_web_store(pictures: Path, out: Path, n: int = 48) -> Path:
     return out
 
 
+class StubExtractor:
+    """Stands in for model.web_features.Extractor without a backbone: each picture's
+    features (every set dataset.web stores: head, mid...) are its mean brightness,
+    repeated in set k's k + 2 columns, so a test can tell which picture a row came from."""
+
+    def __init__(self, size: int = 16):
+        self.size = size
+        self.calls: list[int] = []  # the batch sizes it was called with
+
+    def __call__(self, pictures: np.ndarray, batch_size: int = 32) -> dict[str, np.ndarray]:
+        self.calls.append(len(pictures))
+        from dataset.web import FEATURE_SETS
+
+        pictures = np.asarray(pictures, np.float32)
+        brightness = pictures.reshape(len(pictures), -1).mean(axis=1, keepdims=True)
+        names = [name for name in FEATURE_SETS if not name.startswith("small_")]
+        return {name: np.repeat(brightness, k + 2, axis=1) for k, name in enumerate(names)}
+
+
 # --- the scraper against the Google Images stand-in ---
 
 LOCAL = ("127.0.0.1",)  # the stand-in's host, exempt from the private-address guard
