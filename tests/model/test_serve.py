@@ -1,5 +1,6 @@
 """model/serve.py on tiny hand-set models: loading errors, the two views and their routing,
-calibration, verdicts on the shown number, Grad-CAM, per-patch scores, speed, threads.
+calibration, verdicts on the shown number, Grad-CAM, the web view (the installed
+Lite0 backbone at 64 px and a hand-set head), engines, threads.
 
 The helpers here (a tiny published folder, solid pictures) are shared with
 tests/test_predict.py and tests/test_app*.py.
@@ -22,15 +23,18 @@ from model.serve import Predictor, sigmoid
 from tests.helpers import (
     GAIN,
     SIZE,
+    WEB_SIZE,
     make_image,
-    patch_view,
     publish_tiny,
     solid,
     tiny_card,
     tiny_model,
     tiny_three_class_model,
+    web_view,
     whole_view,
 )
+
+FILES = ("model.keras", "web_head.keras", "model_card.json")
 
 
 @pytest.fixture(scope="module")
@@ -53,11 +57,11 @@ def test_missing_folder_is_one_line_with_the_fix(tmp_path):
     assert "\n" not in message and "make pipeline-offline" in message and "dvc repro" in message
 
 
-@pytest.mark.parametrize("missing", ["model.keras", "patch.keras", "model_card.json"])
+@pytest.mark.parametrize("missing", FILES)
 def test_missing_file_is_named(model_dir, tmp_path, missing):
     folder = tmp_path / "m"
     folder.mkdir()
-    for name in ("model.keras", "patch.keras", "model_card.json"):
+    for name in FILES:
         if name != missing:
             (folder / name).write_bytes((model_dir / name).read_bytes())
     with pytest.raises(ModelError, match=missing):
@@ -87,17 +91,27 @@ def test_missing_file_is_named(model_dir, tmp_path, missing):
         ),
         (
             "model_card.json",
-            json.dumps(tiny_card(views={"patch": patch_view(grid=0)})).encode(),
-            "views.patch.grid",
+            json.dumps(tiny_card(views={"web": web_view(features=["pixels"])})).encode(),
+            "views.web.features",
+        ),
+        (
+            "model_card.json",
+            json.dumps(tiny_card(views={"web": web_view(backbone={"name": "lite0"})})).encode(),
+            "views.web.backbone",
+        ),
+        (
+            "model_card.json",
+            json.dumps(tiny_card(views={"patch": {"file": "patch.keras"}})).encode(),
+            "views.patch is not a view",
         ),
         ("model_card.json", json.dumps(tiny_card(views={})).encode(), "views must name"),
-        ("patch.keras", b"not a zip", "cannot load"),
+        ("web_head.keras", b"not a zip", "cannot load"),
     ],
 )
 def test_unreadable_model_or_card_is_one_line(model_dir, tmp_path, name, content, needle):
     folder = tmp_path / "m"
     folder.mkdir()
-    for existing in ("model.keras", "patch.keras", "model_card.json"):
+    for existing in FILES:
         (folder / existing).write_bytes((model_dir / existing).read_bytes())
     (folder / name).write_bytes(content)
     with pytest.raises(ModelError) as e:
@@ -240,57 +254,71 @@ def test_gradcam_without_evidence_is_zero_not_nan(predictor):
 # --- the two views ---
 
 
-def test_small_pictures_go_whole_and_large_ones_by_patches(predictor):
+def test_small_pictures_go_whole_and_larger_ones_to_the_web_view(predictor):
     small = predictor.predict_bytes(solid(255, size=(64, 40)))
     large = predictor.predict_bytes(solid(255, size=(65, 40)))
-    assert (small.view, small.kind, small.patch_p_real) == ("whole", "CIFAKE-sized picture", None)
-    assert (large.view, large.kind) == ("patch", "web picture")
-    assert large.patch_p_real.shape == (6, 6) and large.pixels is None
+    assert (small.view, small.kind) == ("whole", "CIFAKE-sized picture")
+    assert small.pixels.shape == (SIZE, SIZE, 3)
+    assert (large.view, large.kind, large.pixels) == ("web", "web picture", None)
     # Each view's own figures travel with the verdict; calibrated only where measured.
     assert small.reliability["accuracy_ci"] == [0.905, 0.952] and small.calibrated
-    assert large.reliability["roc_auc"] == 0.78 and not large.calibrated
+    assert large.reliability == {
+        k: web_view()["metrics"][k]
+        for k in ("n", "accuracy", "accuracy_ci", "roc_auc", "roc_auc_ci")
+    }
+    assert large.calibrated  # web_view(): calibrated on web pictures of held-out groups
+    assert large.probabilities is None
 
 
 def test_routing_uses_the_decoded_size_not_a_reduced_jpeg_decode(predictor):
     # A 300x200 JPEG may decode at 1/2 scale or less; it is still a web picture.
-    assert predictor.predict_bytes(make_image(300, 200, seed=1)).view == "patch"
-    assert predictor.predict_bytes(make_image(2000, 1500, seed=1)).view == "patch"
+    assert predictor.predict_bytes(make_image(300, 200, seed=1)).view == "web"
+    assert predictor.predict_bytes(make_image(2000, 1500, seed=1)).view == "web"
+    assert predictor.predict_bytes(make_image(64, 64, seed=1)).view == "whole"
+    assert predictor.predict_bytes(make_image(30, 65, seed=1)).view == "web"  # the longer side
 
 
-def test_patch_view_is_the_mean_logit_of_dataset_views_patches(predictor):
-    """decode -> rescale_longer -> grid_patches -> one call -> mean logit -> temperature."""
-    from dataset.imaging import decode_image
-    from dataset.views import grid_patches, rescale_longer
+def test_the_web_view_is_one_call_on_the_whole_picture_resized(predictor):
+    """decode -> resize to the web view's size (dataset.views.load_view) -> one call of
+    backbone + head -> temperature; no patches, no heat map."""
+    from dataset.views import load_view
 
-    data = make_image(400, 250, fmt="PNG", seed=5)
-    patches = grid_patches(rescale_longer(decode_image(data), 128, SIZE), SIZE, 6)
-    logits = GAIN * (patches.reshape(36, -1).mean(axis=1) / 255 - 0.5)
-    got = predictor.predict_bytes(data)
-    assert got.p_real == pytest.approx(sigmoid(logits.mean() / 2.0), abs=1e-5)
-    np.testing.assert_allclose(got.patch_p_real.ravel(), sigmoid(logits / 2.0), atol=1e-5)
-
-
-def test_per_patch_scores_show_where_the_picture_is_dark(predictor):
-    from io import BytesIO
-
-    from PIL import Image
-
-    picture = np.full((200, 300, 3), 255, np.uint8)
-    picture[:, :150] = 0  # left half black (ai), right half white (real)
-    buffer = BytesIO()
-    Image.fromarray(picture).save(buffer, "PNG")
-    heat = predictor.predict_bytes(buffer.getvalue()).patch_p_real
-    assert heat[:, 0].max() < 0.1 and heat[:, -1].min() > 0.9
+    web = predictor.views["web"]
+    for data in (make_image(400, 250, fmt="PNG", seed=5), make_image(90, 300, seed=6)):
+        pixels = load_view(data, WEB_SIZE)
+        expected = sigmoid(web.logits(pixels[None])[0] / 1.5)  # card temperature 1.5
+        got = predictor.predict_bytes(data)
+        assert got.p_real == pytest.approx(expected, abs=1e-6)
+        assert got.pixels is None and getattr(got, "patch_p_real", None) is None
 
 
-@pytest.mark.parametrize("only", ["whole", "patch"])
+def test_the_web_view_tells_pictures_apart(predictor):
+    """The hand-set head on the real backbone's features: different pictures, different
+    answers (a black picture is 'ai', a busy bright one 'real')."""
+    black = predictor.predict_bytes(solid(0, size=(200, 150)))
+    busy = predictor.predict_bytes(make_image(300, 200, seed=2))
+    assert black.view == busy.view == "web"
+    assert black.p_real < 0.2 < 0.8 < busy.p_real
+
+
+def test_a_web_verdict_quotes_the_web_views_threshold_and_band(tmp_path):
+    views = {"whole": whole_view(), "web": web_view(threshold=0.3)}
+    folder = publish_tiny(tmp_path / "t", card=tiny_card(views=views))
+    predictor = Predictor.load(folder, uncertain_band=0.2, warm_up=False)
+    assert predictor.classify(0.35, view="web") == ("real", "uncertain")
+    assert predictor.classify(0.35, view="whole") == ("ai", "ai")
+    assert predictor.band_edges("web") == pytest.approx((0.2, 0.4))
+
+
+@pytest.mark.parametrize("only", ["whole", "web"])
 def test_a_card_with_one_view_sends_every_picture_there(tmp_path, only):
-    views = {"whole": whole_view(), "patch": patch_view()}
+    views = {"whole": whole_view(), "web": web_view()}
     folder = publish_tiny(tmp_path / only, card=tiny_card(views={only: views[only]}))
-    predictor = Predictor.load(folder, uncertain_band=0.2)
+    predictor = Predictor.load(folder, uncertain_band=0.2, warm_up=False)
     for data in (solid(255), make_image(500, 300)):
         assert predictor.predict_bytes(data).view == only
-    assert not (folder / ("patch.keras" if only == "whole" else "model.keras")).exists()
+    assert not (folder / ("web_head.keras" if only == "whole" else "model.keras")).exists()
+    assert predictor.whole is (predictor.views["whole"] if only == "whole" else None)
 
 
 def test_a_card_from_before_the_views_is_one_whole_view(tmp_path):
@@ -318,13 +346,12 @@ def test_predictions_from_many_threads_agree(predictor):
 
 def test_numpy_engine_gives_the_keras_answers(model_dir, predictor):
     fast = Predictor.load(model_dir, uncertain_band=0.2, engine="numpy")
-    assert {type(v.engine).__name__ for v in fast.views.values()} == {"NumpyNet"}
+    engines = {name: type(v.engine).__name__ for name, v in fast.views.items()}
+    assert engines == {"whole": "NumpyNet", "web": "KerasEngine"}  # the backbone is Keras only
     for data in (solid(30), make_image(60, 40, seed=1), make_image(640, 480, seed=2)):
         a, b = fast.predict_bytes(data), predictor.predict_bytes(data)
         assert (a.view, a.verdict) == (b.view, b.verdict)
         assert a.p_real == pytest.approx(b.p_real, abs=1e-5)
-        if b.patch_p_real is not None:
-            np.testing.assert_allclose(a.patch_p_real, b.patch_p_real, atol=1e-5)
     assert not fast.has_gradcam
     with pytest.raises(ModelError, match="Grad-CAM needs"):
         fast.gradcam(np.zeros((SIZE, SIZE, 3), np.uint8))
@@ -347,8 +374,8 @@ def test_numpy_engine_runs_the_published_cnn_like_keras():
 
 
 def ensemble(members: list, size: int = SIZE) -> keras.Model:
-    """The patch view as the web training stage publishes it: the seeds' models nested,
-    their `logit`s averaged into the layer `logit`."""
+    """Models nested in one, their `logit`s averaged into the layer `logit` (a network
+    shape numpy_net runs)."""
     inputs = keras.Input((size, size, 3), dtype="uint8", name="patches")
     logits = [
         keras.Model(m.inputs, m.get_layer("logit").output, name=f"seed_{i}")(inputs)
@@ -399,28 +426,32 @@ def test_numpy_engine_leaves_what_it_cannot_run_to_keras(tmp_path):
 
 
 def test_the_card_the_publish_stage_writes_today_is_read(tmp_path):
-    """calibrated_on as words naming the calibration pictures (model/card.py on main)."""
+    """calibrated_on as words naming the calibration pictures (model/card.py)."""
     views = {
         "whole": whole_view(calibrated_on="validation pictures of CIFAKE and the web, whole view"),
-        "patch": patch_view(calibrated_on="web pictures of the held-out groups animals"),
+        "web": web_view(calibrated_on="web pictures of groups held out of training (art, people)"),
     }
     folder = publish_tiny(tmp_path / "card", card=tiny_card(views=views))
-    model = ensemble([tiny_model(), tiny_model()])
-    model.save(folder / "patch.keras")  # the seeds' ensemble, as published
     for engine in ("numpy", "keras"):
-        predictor = Predictor.load(folder, uncertain_band=0.2, engine=engine)
+        predictor = Predictor.load(folder, uncertain_band=0.2, engine=engine, warm_up=False)
         small, web = (predictor.predict_bytes(d) for d in (solid(255), make_image(300, 200)))
-        assert small.calibrated and web.calibrated and web.view == "patch"
-    fast = Predictor.load(folder, uncertain_band=0.2, engine="numpy")
-    assert type(fast.views["patch"].engine).__name__ == "NumpyNet"
+        assert small.calibrated and web.calibrated and web.view == "web"
+    uncalibrated = tiny_card(views={"web": web_view(calibrated_on=None)})
+    folder = publish_tiny(tmp_path / "none", card=uncalibrated)
+    web = Predictor.load(folder, uncertain_band=0.2, warm_up=False).predict_bytes(
+        make_image(300, 200)
+    )
+    assert web.view == "web" and not web.calibrated
 
 
-def test_numpy_engine_does_not_import_tensorflow(model_dir):
+def test_numpy_engine_does_not_import_tensorflow(tmp_path):
+    """With the whole view alone (the web view's backbone always runs in Keras)."""
     import subprocess
     import sys
 
     from model.serve import ROOT
 
+    model_dir = publish_tiny(tmp_path / "whole", card=tiny_card(views={"whole": whole_view()}))
     code = (
         "import sys; from model.serve import Predictor; "
         f"p = Predictor.load({str(model_dir)!r}, uncertain_band=0.2, engine='numpy'); "
@@ -458,7 +489,7 @@ def test_a_one_view_card_gives_no_borrowed_figures_for_the_other_kind(tmp_path):
 
 @pytest.fixture(scope="module")
 def three_dir(tmp_path_factory) -> Path:
-    card = tiny_card(views={"whole": whole_view(classes=list(CLASSES)), "patch": patch_view()})
+    card = tiny_card(views={"whole": whole_view(classes=list(CLASSES)), "web": web_view()})
     folder = publish_tiny(tmp_path_factory.mktemp("three"), card=card)
     tiny_three_class_model().save(folder / "model.keras")  # model.build's softmax head
     return folder
@@ -476,8 +507,8 @@ def test_a_three_class_view_gives_three_probabilities_and_p_real_is_the_first(th
     assert logits.shape == (1, 3)
     expected = probabilities(logits, 2.0)[0]
     assert list(whole.probabilities.values()) == pytest.approx(list(expected))
-    web = predictor.predict_bytes(make_image(300, 200))  # the two-class patch view
-    assert web.view == "patch" and web.probabilities is None
+    web = predictor.predict_bytes(make_image(300, 200))  # the two-class web view
+    assert web.view == "web" and web.probabilities is None
     batch = np.random.default_rng(0).integers(0, 256, (3, SIZE, SIZE, 3), dtype=np.uint8)
     assert predictor.predict_pixels(batch).shape == (3,)
     heat = predictor.gradcam(whole.pixels)
@@ -511,3 +542,18 @@ def test_the_card_and_the_head_must_agree_on_the_classes(tmp_path, classes, mode
     for engine in ("keras", "numpy"):
         with pytest.raises(ModelError, match=re.escape(needle)):
             Predictor.load(folder, uncertain_band=0.2, engine=engine)
+
+
+def test_a_web_only_card_claims_no_figures_for_a_small_picture(tmp_path):
+    """The web view judges a CIFAKE-sized picture when it is the only view, but its web
+    figures and calibration are not claimed for that kind."""
+    folder = publish_tiny(tmp_path / "web", card=tiny_card(views={"web": web_view()}))
+    predictor = Predictor.load(folder, uncertain_band=0.2, warm_up=False)
+    small, large = (predictor.predict_bytes(d) for d in (solid(255), make_image(640, 480)))
+    assert (small.view, small.kind, small.calibrated, small.reliability) == (
+        "web", "CIFAKE-sized picture", False, {},
+    )  # fmt: skip
+    assert (large.view, large.kind, large.calibrated) == ("web", "web picture", True)
+    assert large.reliability["roc_auc"] == web_view()["metrics"]["roc_auc"]
+    with pytest.raises(ModelError, match="needs a whole view"):
+        predictor.region_map(np.zeros((WEB_SIZE, WEB_SIZE, 3), np.uint8))
