@@ -24,13 +24,15 @@ from dataset import cifake, dedup, merge, preprocess, scraped
 from dataset.errors import DatasetError
 from dataset.hashing import NearDuplicateIndex, perceptual_hash, perceptual_hashes, pixel_sha256
 from dataset.imaging import decode_image, load_image, sniff_format
+from model.web_features import store_features
 from tests.helpers import (
     ROOT,
+    StubExtractor,
     TerminalStream,
     descendants,
     make_image,
-    make_web_store,
     process_running,
+    web_rows,
 )
 
 SHIPPED = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -573,9 +575,10 @@ def test_each_data_step_shows_a_bar_on_a_terminal_only(tmp_path, monkeypatch, te
     build(tmp_path, wrapped, {"cats": "real"})
     run_preprocess(tmp_path)
     (tmp_path / "web-pictures").mkdir()
-    make_web_store(tmp_path / "web-pictures", 48, 36, ["held"], n=6)
+    rows = web_rows(tmp_path / "web-pictures", n=6)
+    store_features(rows, StubExtractor(), 4, 36, out=tmp_path / "web")
     shown = stream.getvalue()
-    steps = ("cifake: repack", "merge: decode + hash", "preprocess: resize", "prepare_web: rescale")
+    steps = ("cifake: repack", "merge: decode + hash", "preprocess: resize", "web_features")
     if terminal:
         assert all(f"{step}:" in shown for step in steps), shown
     else:

@@ -9,9 +9,11 @@ import keras
 import numpy as np
 import pytest
 
+from model import backbone
 from model.errors import ModelError
 from model.publish import write_published
 from pipeline import publish as publish_stage
+from settings import params
 from settings.errors import run
 from tests.helpers import WEB_SIZE, installed_backbone, set_params
 
@@ -96,7 +98,8 @@ def test_publishes_card_models_and_examples(evaluated):
     calibration = json.loads((evaluated / "data/model_web/calibration.json").read_text())
     assert web["file"] == "web_head.keras" and web["kind"] == "web picture"
     assert web["backbone"] == installed_backbone()  # what loading checks the package against
-    assert (web["image_size"], web["features"]) == (WEB_SIZE, ["head", "mid"])
+    shipped = params.load("web", evaluated / "params.yaml")
+    assert (web["image_size"], web["features"]) == (WEB_SIZE, list(shipped.features))
     assert web["temperature"] == pytest.approx(calibration["temperature"])
     assert "held out of training (held, seen)" in web["calibrated_on"]
     metrics = web["metrics"]
@@ -117,7 +120,9 @@ def test_publishes_card_models_and_examples(evaluated):
     pixels = np.random.default_rng(0).integers(0, 256, (2, 36, 36, 3), dtype=np.uint8)
     np.testing.assert_allclose(model(pixels), trained(pixels), rtol=1e-5)
     head = keras.saving.load_model(evaluated / "published/web_head.keras")
-    assert head.get_layer("logit") and head.input_shape[1:] == (1776,)  # head + mid features
+    sizes = backbone.feature_sizes("lite0")
+    width = sum(sizes[name] for name in shipped.features)  # the features, side by side
+    assert head.get_layer("logit") and head.input_shape[1:] == (width,)
     assert not (evaluated / "published/backbone.keras").exists()  # rebuilt from the package
     examples = evaluated / "published/examples"
     listing = json.loads((examples / "examples.json").read_text())

@@ -14,8 +14,14 @@ from model import backbone
 from pipeline import backbone as backbone_stage
 from pipeline import logo as logo_stage
 from pipeline import train_web as train_web_stage
+from settings import params
 from settings.errors import run
 from tests.helpers import TINY_LOGO, WEB_SIZE, set_params
+
+
+def web_params(project):
+    """The project's params.yaml web section: the shipped recipe (features, C)."""
+    return params.load("web", project / "params.yaml")
 
 
 def test_the_backbone_stage_saves_the_pinned_weights_and_says_where_they_came_from(evaluated):
@@ -27,7 +33,8 @@ def test_the_backbone_stage_saves_the_pinned_weights_and_says_where_they_came_fr
     model, _ = load_backbone(evaluated / "data/backbone")
     assert model.input_shape[1:] == (WEB_SIZE, WEB_SIZE, 3)
     out = model(np.zeros((2, WEB_SIZE, WEB_SIZE, 3), np.float32))
-    assert {k: tuple(v.shape) for k, v in out.items()} == {"head": (2, 1280), "mid": (2, 496)}
+    sizes = backbone.feature_sizes("lite0")
+    assert {k: tuple(v.shape) for k, v in out.items()} == {k: (2, n) for k, n in sizes.items()}
 
 
 def test_the_backbone_stage_refuses_another_weights_version(evaluated, capsys):
@@ -46,7 +53,9 @@ def test_web_features_hold_every_picture_whole_and_small(evaluated):
     assert len(data) == 48 and data.groups == ["held", "seen"]
     assert set(data.split) == {"train", "test"}  # merge's split; no validation groups now
     widths = {name: array.shape[1] for name, array in data.features.items()}
-    assert widths == {"head": 1280, "mid": 496, "small_head": 1280, "small_mid": 496}
+    sizes = backbone.feature_sizes("lite0")
+    assert widths == {**sizes, **{f"small_{k}": n for k, n in sizes.items()}}
+    assert set(widths) == set(store.FEATURE_SETS)
     assert data.small.shape == (48, 36, 36, 3)
     # the small copy is another picture to the backbone: its features differ
     assert not np.allclose(data.features["head"], data.features["small_head"])
@@ -56,14 +65,15 @@ def test_logo_reports_every_recipe_per_held_out_group(evaluated):
     report = json.loads((evaluated / "reports/logo.json").read_text())
     train = store.load(evaluated / "data/web", splits=("train",))
     assert report["groups"] == {g: int((train.group == g).sum()) for g in ("held", "seen")}
-    assert set(report["recipes"]) == {"container", "cnn36", "head", "head_mid", "mlp_head_mid"}
+    assert set(report["recipes"]) == set(params.load("logo", evaluated / "params.yaml").recipes)
     for name, row in report["recipes"].items():
         assert set(row["folds"]) == {"held", "seen"}, name
         assert row["mean"] is None or 0 <= row["mean"] <= 1
         assert len(row["runs"]) == 1  # TINY_LOGO: one C, one seed
     assert report["recipes"]["head"]["best"] == {"C": TINY_LOGO["C"][0]}
     shipped = report["shipped"]
-    assert shipped["features"] == ["head", "mid"] and shipped["C"] == 0.1  # params web.*
+    web = web_params(evaluated)
+    assert (shipped["features"], shipped["C"]) == (list(web.features), web.C)
     assert {f["n"] for f in shipped["folds"].values()} == set(report["groups"].values())
     with np.load(evaluated / "data/logo/oof.npz") as oof:
         assert oof["id"].tolist() == train.id.tolist()  # train_web checks this alignment
@@ -98,7 +108,8 @@ def test_train_web_calibrates_on_the_out_of_fold_scores(evaluated):
     assert calibration["temperature"] == pytest.approx(expected["temperature"])
     assert calibration["confidence_table"] == expected["confidence_table"]
     assert calibration["held_out"]["n"] == len(y) == calibration["n"]
-    assert (calibration["features"], calibration["C"]) == (["head", "mid"], 0.1)
+    web = web_params(evaluated)
+    assert (calibration["features"], calibration["C"]) == (list(web.features), web.C)
 
 
 def test_train_web_refuses_scores_of_other_pictures(evaluated, capsys):
