@@ -89,28 +89,31 @@ class Provenance:
             return False
         return None
 
-    def lines(self) -> list[str]:
-        """Plain-language lines, strongest evidence first; MISSING when there is none."""
-        out = []
+    def lines(self, quote=str) -> list[str]:
+        """Plain-language lines, strongest evidence first; MISSING when there is none.
+
+        Every value read from the file passes through `quote` (the app's markdown
+        escaping); the words around them are ours."""
+        out, q = [], quote
         if self.c2pa_state:
-            made = f"made with {self.c2pa_generator}" if self.c2pa_generator else "no tool named"
-            signer = f", signed by {self.c2pa_signer}" if self.c2pa_signer else ""
-            state = C2PA_STATES.get(self.c2pa_state, self.c2pa_state)
+            made = f"made with {q(self.c2pa_generator)}" if self.c2pa_generator else "no tool named"
+            signer = f", signed by {q(self.c2pa_signer)}" if self.c2pa_signer else ""
+            state = C2PA_STATES.get(self.c2pa_state) or q(self.c2pa_state)
             line = f"Content Credentials: {made}{signer} — {state}"
             if self.source_type_from == "c2pa" and self.digital_source_type:
-                line += f". They say the picture was {_source_words(self.digital_source_type)}"
+                line += f". They say the picture was {_source_words(self.digital_source_type, q)}"
             out.append(line + ".")
         if self.source_type_from == "xmp" and self.digital_source_type:
             out.append(
                 f"Metadata (IPTC, unsigned) says the picture was "
-                f"{_source_words(self.digital_source_type)}; anyone can write or remove this."
+                f"{_source_words(self.digital_source_type, q)}; anyone can write or remove this."
             )
         if self.png_generator:
-            settings = f": {self.generator_settings}" if self.generator_settings else ""
+            settings = f": {q(self.generator_settings)}" if self.generator_settings else ""
             out.append(f"Generator settings from {self.png_generator} in the file{settings}")
         if self.camera or self.software:
-            parts = [f"camera {self.camera}" if self.camera else "", f"software {self.software}"
-                     if self.software else ""]  # fmt: skip
+            parts = [f"camera {q(self.camera)}" if self.camera else "",
+                     f"software {q(self.software)}" if self.software else ""]  # fmt: skip
             out.append(
                 f"Camera metadata (weak evidence, easy to copy or fake): "
                 f"{', '.join(p for p in parts if p)}."
@@ -143,11 +146,25 @@ def read_provenance(data: bytes, *, c2pa_timeout: float = C2PA_TIMEOUT_S) -> Pro
                 reader(data, fmt, found)
         except Exception as e:  # noqa: BLE001 - hostile bytes: report, go on
             found.errors.append(f"{reader.__name__[6:]}: {_one_line(e)}")
+    for name, value in vars(found).items():
+        if isinstance(value, str):
+            setattr(found, name, one_line(value))
+    found.errors = [one_line(e) for e in found.errors]
     return found
 
 
-def _source_words(term: str) -> str:
-    return f"{SOURCE_TYPES.get(term, 'of another kind')} ({term})"
+def one_line(text: str, limit: int = 200) -> str:
+    """Text read from a file, made one line of printable characters: runs of white
+    space (newlines included) become one space, any other control or format character
+    (ESC, NUL, a bidi override, a line separator) its escape, e.g. \\x1b; cut to `limit`."""
+    text = " ".join(text.split())
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+    return text[:limit]
+
+
+def _source_words(term: str, quote=str) -> str:
+    return f"{SOURCE_TYPES.get(term, 'of another kind')} ({quote(term)})"
 
 
 def _term(uri) -> str | None:
