@@ -18,12 +18,16 @@ from __future__ import annotations
 
 import io
 import re
+import warnings
 from dataclasses import asdict, dataclass, field
 
+from PIL import Image
+
 from dataset import content_credentials
+from dataset.container import container_problem
 from dataset.content_credentials import C2PA_TIMEOUT_S
-from dataset.imaging import sniff_format
-from dataset.png_text import png_text
+from dataset.imaging import MAX_PIXELS, sniff_format
+from dataset.png_text import png_chunk, png_text
 
 IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 # IPTC digital source types, in plain words (what the file claims, not what is true).
@@ -140,15 +144,11 @@ def read_provenance(data: bytes, *, c2pa_timeout: float = C2PA_TIMEOUT_S) -> Pro
     fmt = sniff_format(data)
     for reader in (_read_c2pa, _read_xmp, _read_png_text, _read_exif):
         try:
-            if reader is _read_c2pa:
-                reader(data, fmt, found, c2pa_timeout)
-            else:
-                reader(data, fmt, found)
+            reader(data, fmt, found, *([c2pa_timeout] if reader is _read_c2pa else []))
         except Exception as e:  # noqa: BLE001 - hostile bytes: report, go on
             found.errors.append(f"{reader.__name__[6:]}: {_one_line(e)}")
-    for name, value in vars(found).items():
-        if isinstance(value, str):
-            setattr(found, name, one_line(value))
+    for name, value in vars(found).items():  # every value one printable line
+        setattr(found, name, one_line(value) if isinstance(value, str) else value)
     found.errors = [one_line(e) for e in found.errors]
     return found
 
@@ -163,7 +163,7 @@ def one_line(text: str, limit: int = 200) -> str:
     return text[:limit]
 
 
-def _source_words(term: str, quote=str) -> str:
+def _source_words(term: str, quote=str) -> str:  # a term as words, and the term itself
     return f"{SOURCE_TYPES.get(term, 'of another kind')} ({quote(term)})"
 
 
@@ -263,16 +263,22 @@ MAKE, MODEL, SOFTWARE = 0x010F, 0x0110, 0x0131
 
 
 def _read_exif(data: bytes, fmt: str | None, found: Provenance) -> None:
+    """EXIF through Pillow's header reader, after the container's structure passed the
+    decoder's own bounds (dataset/container.py); a PNG's eXIf chunk is read by hand,
+    since Pillow's PNG getexif() decodes every pixel first."""
     if fmt not in ("JPEG", "PNG", "WEBP", "TIFF"):
         return
-    import warnings
-
-    from PIL import Image
-
+    if problem := container_problem(data, fmt, MAX_PIXELS):
+        raise ValueError(f"not read: {problem}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        with Image.open(io.BytesIO(data), formats=[fmt]) as image:  # the header only
-            exif = image.getexif()
+        if fmt == "PNG":
+            exif = Image.Exif()
+            if raw := png_chunk(data, b"eXIf"):
+                exif.load(raw)
+        else:
+            with Image.open(io.BytesIO(data), formats=[fmt]) as image:  # the header only
+                exif = image.getexif()
     make, model = _text(exif.get(MAKE)), _text(exif.get(MODEL))
     if make or model:
         if make and model and model.lower().startswith(make.lower().split()[0]):
