@@ -83,7 +83,7 @@ def example_picture(path: Path, max_bytes: int) -> np.ndarray | None:
 
 
 def heat_of(predictor, result: Result) -> np.ndarray | None:
-    """Grad-CAM of a whole-view verdict (patch verdicts carry their own per-patch map)."""
+    """Grad-CAM of a whole-view verdict (the web view draws no map)."""
     return _whole_view_map(result, "heat", predictor.gradcam)
 
 
@@ -94,7 +94,7 @@ def region_of(predictor, result: Result):
 
 def _whole_view_map(result: Result, field: str, compute):
     """A map of the whole-view pixels, computed once and kept on the result; None for
-    a patch verdict or no verdict."""
+    a web verdict or no verdict."""
     p = result.prediction
     if p is None or p.pixels is None:
         return None

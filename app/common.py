@@ -79,10 +79,10 @@ def band_sentence(card: dict, settings) -> str:
 def default_rule(card: dict) -> str:
     views = card["views"]
     if len(views) == 1:
-        how = "whole" if "whole" in views else "patch by patch"
+        how = "whole" if "whole" in views else "by the web view"
         return f"every picture is judged {how} (this model has one view)"
     side = card["routing"]["whole_max_side"]
     return (
-        f"pictures up to {side} pixels on their longer side are judged whole, larger ones "
-        "patch by patch"
+        f"pictures up to {side} pixels on their longer side are judged by the small-picture "
+        "view, larger ones by the web view"
     )

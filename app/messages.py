@@ -41,8 +41,9 @@ NO_REGION = {
     "not real": "No part of the picture looks unreal to the model (1 − p_real {score}).",
 }
 NO_HEAT_MAP = "The heat map is not available right now; the verdict beside it is unaffected."
-PATCH_CAPTION = (
-    "Each square is one patch the model judged: the brighter, the more it looked AI-generated."
+NO_WEB_HEAT_MAP = (
+    "No heat map for web pictures: their verdict comes from the picture as a whole, "
+    "through an ImageNet network, not from regions one could point at."
 )
 NO_MODEL = (
     "There is no model to check pictures with yet: whoever runs this app builds it with "

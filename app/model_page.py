@@ -11,7 +11,7 @@ from model import published
 from model.errors import ModelError
 from settings.errors import first_line
 
-VIEW_TITLES = {"whole": "Whole pictures", "patch": "Patches of larger pictures"}
+VIEW_TITLES = {"whole": "Small pictures", "web": "Web pictures"}
 
 
 def draw() -> None:
@@ -56,12 +56,12 @@ def describe(card: dict) -> None:
 def view_section(name: str, view: dict) -> None:
     st.subheader(f"{VIEW_TITLES[name]}: {view['kind']}s")
     size = view["image_size"]
-    how = (
-        f"the picture resized to {size}×{size} pixels"
-        if name == "whole"
-        else f"{view['grid']}×{view['grid']} patches of {size}×{size} pixels from the picture "
-        f"rescaled to {view['longer_side']} pixels on its longer side, their logits averaged"
-    )
+    how = f"the picture resized to {size}×{size} pixels"
+    if name == "web":
+        how += (
+            f", through an ImageNet network ({view['backbone']['name']}, weights from "
+            f"{view['backbone']['package']} {view['backbone']['version']}) and a linear head"
+        )
     calibration = (
         f"temperature {view['temperature']:.2f}, fitted on {view['calibrated_on']} pictures"
         if published.is_calibrated(name, view)
@@ -74,17 +74,19 @@ def view_section(name: str, view: dict) -> None:
             column.metric(label, value)
     notes = [tables.intervals(view)]
     notes.append(" · ".join(f"{label}: {value}" for label, value in tables.training_facts(view)))
-    held = (view.get("metrics") or {}).get("held_out_groups")
-    if isinstance(held, list) and held:
+    logo = (view.get("metrics") or {}).get("logo") or {}
+    if tables.number(logo.get("mean")) is not None:
         notes.append(
-            f"Measured on groups of pictures kept out of training: {', '.join(map(str, held))}."
+            "Measured on pictures of sources kept out of training: each group of web "
+            f"pictures scored by a model trained on the others (mean ROC-AUC {logo['mean']:.3f})."
         )
     baseline = view.get("container_baseline") or {}
-    baseline = baseline.get("held_out", baseline) if isinstance(baseline, dict) else {}
-    if tables.number(baseline.get("roc_auc")) is not None:
+    baseline = baseline.get("logo", baseline) if isinstance(baseline, dict) else {}
+    base_auc = baseline.get("roc_auc", baseline.get("mean"))
+    if tables.number(base_auc) is not None:
         notes.append(
             f"A baseline that reads only the file (format, size, JPEG quality), not its "
-            f"pixels, scores ROC-AUC {baseline['roc_auc']:.3f}"
+            f"pixels, scores ROC-AUC {base_auc:.3f}"
             f"{verdict.interval(baseline.get('roc_auc_ci'), '{:.3f}')}: the model must beat "
             "it to be seeing the picture itself."
         )
@@ -98,6 +100,10 @@ def view_section(name: str, view: dict) -> None:
     if robustness:
         st.markdown("**Robustness**: test accuracy after common edits")
         st.dataframe(robustness, hide_index=True)
+    logo_rows = tables.logo_rows(view)
+    if logo_rows:
+        st.markdown("**Per group held out of training** (leave-one-group-out)")
+        st.dataframe(logo_rows, hide_index=True)
     groups = tables.group_rows(view)
     if groups:
         st.markdown("**Per source or group** (test set)")

@@ -84,14 +84,11 @@ def show_heat_map(predictor, result: analysis.Result) -> None:
     """Original and map side by side, a colour legend, a caption in words."""
     p = result.prediction
     picture = result.picture
-    if p.patch_p_real is not None:
-        spec = predictor.views["patch"].spec
-        heat = heatmap.patch_map(
-            picture.shape[:2], p.patch_p_real, size=spec["image_size"],
-            longer_side=spec["longer_side"],
-        )  # fmt: skip
-        caption, ends = messages.HEAT_CAPTION["ai"], ("looks real", "looks AI-generated")
-    elif not predictor.has_gradcam:  # Keras could not be loaded: the verdict stands alone
+    if p.view != "whole":  # the web view draws no map (its backbone is not a CAM network)
+        st.image(picture, caption=messages.literal(result.name), width="stretch")
+        st.caption(messages.NO_WEB_HEAT_MAP)
+        return
+    if not predictor.has_gradcam:  # Keras could not be loaded: the verdict stands alone
         st.image(picture, caption=messages.literal(result.name), width="stretch")
         st.caption(messages.NO_HEAT_MAP)
         return
@@ -109,6 +106,3 @@ def show_heat_map(predictor, result: analysis.Result) -> None:
     elif region is not None:
         beside[0].caption(verdict.region_caption(region))
     st.image(heatmap.legend(), caption=f"Colour scale: dark = {ends[0]}, bright = {ends[1]}")
-    if p.patch_p_real is not None:
-        st.caption(messages.PATCH_CAPTION + " Per-patch p_real (1 = real):")
-        st.dataframe(heatmap.patch_rows(p.patch_p_real), hide_index=True)

@@ -161,7 +161,7 @@ def robustness_rows(view: dict) -> list[dict]:
 
 
 def group_rows(view: dict) -> list[dict]:
-    """Per source (whole view) or per group (patch view), with intervals as text."""
+    """Per source (whole view) or per group (web view, test split), with intervals as text."""
     groups = view.get("per_source") or (view.get("metrics") or {}).get("per_group") or {}
     rows = []
     for name, row in groups.items() if isinstance(groups, dict) else []:
@@ -172,6 +172,26 @@ def group_rows(view: dict) -> list[dict]:
         ci = row.get("roc_auc_ci")
         if isinstance(ci, list) and len(ci) == 2:
             out["ROC-AUC interval"] = f"{ci[0]:.3f}–{ci[1]:.3f}"
+        rows.append(out)
+    return rows
+
+
+def logo_rows(view: dict) -> list[dict]:
+    """The web view's leave-one-group-out folds beside the container-only baseline's:
+    per group held out of training, ROC-AUC with its interval."""
+    folds = ((view.get("metrics") or {}).get("logo") or {}).get("folds") or {}
+    base = ((view.get("container_baseline") or {}).get("logo") or {}).get("folds") or {}
+    rows = []
+    for group, row in folds.items() if isinstance(folds, dict) else []:
+        if not isinstance(row, dict) or number(row.get("roc_auc")) is None:
+            continue
+        out = {"group held out": group, "pictures": row.get("n"),
+               "ROC-AUC": f"{row['roc_auc']:.3f}"}  # fmt: skip
+        ci = row.get("roc_auc_ci")
+        if isinstance(ci, list) and len(ci) == 2:
+            out["interval"] = f"{ci[0]:.3f}–{ci[1]:.3f}"
+        other = (base.get(group) or {}).get("roc_auc") if isinstance(base, dict) else None
+        out["file-only baseline"] = f"{other:.3f}" if number(other) is not None else "—"
         rows.append(out)
     return rows
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from app import messages
 from model.published import shown
 
-VIEW_NAMES = {"whole": "the whole picture at once", "patch": "patch by patch"}
+VIEW_NAMES = {"whole": "shrunk to 36×36 pixels", "web": "by an ImageNet network at 224×224"}
 
 
 def p_text(p_real: float) -> str:
@@ -35,14 +35,40 @@ def reliability_line(prediction) -> str:
         )
     if _number(r.get("roc_auc")):
         figures.append(f"ROC-AUC {r['roc_auc']:.3f}" + interval(r.get("roc_auc_ci"), "{:.3f}"))
+    if p.right_at and _number(p.right_at.get("right")) and p.right_at.get("n"):
+        line += " " + confidence_sentence(p.right_at)
     if figures:
         line += " On this kind of picture the model was " + "; ".join(figures) + "."
+        line += small_sentence(r.get("small_web"))
     else:
         line += (
             f" The model was not measured on {kind}s, so there are no figures for how "
             "often it is right on them."
         )
     return line
+
+
+def confidence_sentence(row: dict) -> str:
+    """How often verdicts this confident were right on sources never trained on."""
+    low, high = row["low"], row["high"]
+    return (
+        f"Of {int(row['n']):,} web pictures from sources it never trained on, those given a "
+        f"verdict this confident ({low:.0%}–{high:.0%} sure) were right **{row['right']:.0%}** "
+        "of the time."
+    )
+
+
+def small_sentence(small) -> str:
+    """The figure a small picture can expect when it is a shrunk web picture, not CIFAKE's."""
+    if not isinstance(small, dict) or not _number(small.get("accuracy")):
+        return ""
+    sentence = (
+        f" On web pictures shrunk to this size it was right on {small['accuracy']:.0%}"
+        f" of {int(small.get('n') or 0):,}"
+    )
+    if small["accuracy"] < 0.7:
+        return sentence + ": if this is a shrunk web picture, the verdict is close to a guess."
+    return sentence + "."
 
 
 def calibration_line(prediction) -> str:

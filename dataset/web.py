@@ -1,15 +1,17 @@
-"""The web pictures in the patch view, on disk: one module that the prepare_web stage
-writes with and training, evaluation and the container baseline read with.
+"""The web pictures as the web view sees them, on disk: the one module that the
+web_features stage writes with and the logo, train_web and evaluate_web stages read.
 
 data/web/ holds
-- pixels.npy: every picture rescaled by `views.rescale_longer`, flattened one after
-  another (uint8); pictures differ in shape, so they are stored end to end;
-- index.npz: per picture its offset, height and width in pixels.npy, y (1 = real),
-  split (train | val | test), group, keyword, id, and what the file alone tells
-  (format, file bytes, width and height as stored, JPEG quality) for the baseline.
-
-Splits: test is merge's stable hash split; val is the training pictures of the groups
-held out in web.val_groups (whole groups, so it predicts pictures of unseen sources).
+- index.npz: per picture y (1 = real), split (train | test, merge's stable hash
+  split), group and keyword (params scrape.keywords), id, and what the file alone
+  tells (format, file bytes, width and height as stored, JPEG quality) for the
+  container-only baseline;
+- features.npz: the backbone's pooled features of each picture as served
+  (`head`, `mid`), and of the same picture shrunk to SMALL_SIDE first (`small_head`,
+  `small_mid`): what the web view makes of a small copy;
+- small.npy: (N, S, S, 3) uint8, the CIFAKE view's input of that small copy, so the
+  36x36 CNN is measured on the same small pictures;
+- summary.json: counts per split and group, and the files that failed to decode.
 """
 
 from __future__ import annotations
@@ -21,25 +23,27 @@ import numpy as np
 
 from dataset.atomic import atomic_dir, write_json
 from dataset.errors import DatasetError
-from dataset.imaging import ImageError
-from dataset.views import load_scaled
-from settings.progress import bar
 
 OUT = Path("data/web")
-PIXELS = "pixels.npy"
 INDEX = "index.npz"
+FEATURES = "features.npz"
+SMALL = "small.npy"
 SUMMARY = "summary.json"
 FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "OTHER")
+FEATURE_SETS = ("head", "mid", "small_head", "small_mid")
+SMALL_SIDE = 32  # CIFAKE's size: a web picture shrunk to it is what a "small picture" is
+
+_COLUMNS = {
+    "y": np.uint8, "split": str, "group": str, "keyword": str, "id": str,
+    "file_format": str, "file_bytes": np.int64, "file_width": np.int32,
+    "file_height": np.int32, "jpeg_quality": np.int32,
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
 class WebSet:
-    """Web pictures of one or more splits; `picture(i)` is the rescaled (h, w, 3) array."""
+    """Web pictures: index columns, feature arrays (N, D) and small pictures, row-aligned."""
 
-    pixels: np.ndarray
-    offset: np.ndarray
-    height: np.ndarray
-    width: np.ndarray
     y: np.ndarray
     split: np.ndarray
     group: np.ndarray
@@ -50,40 +54,60 @@ class WebSet:
     file_width: np.ndarray
     file_height: np.ndarray
     jpeg_quality: np.ndarray
+    features: dict
+    small: np.ndarray
 
     def __len__(self) -> int:
         return len(self.y)
 
-    def picture(self, i: int) -> np.ndarray:
-        h, w = int(self.height[i]), int(self.width[i])
-        start = int(self.offset[i])
-        return self.pixels[start : start + h * w * 3].reshape(h, w, 3)
-
     def subset(self, mask: np.ndarray) -> WebSet:
-        fields = {k: v[mask] for k, v in vars(self).items() if k != "pixels"}
-        return WebSet(pixels=self.pixels, **fields)
+        columns = {name: getattr(self, name)[mask] for name in _COLUMNS}
+        features = {name: array[mask] for name, array in self.features.items()}
+        return WebSet(**columns, features=features, small=self.small[mask])
+
+    def x(self, names: tuple[str, ...] | list[str]) -> np.ndarray:
+        """The named feature sets side by side, (N, sum of widths) float32."""
+        return np.concatenate([self.features[name] for name in names], axis=1)
+
+    @property
+    def groups(self) -> list[str]:
+        return sorted(set(self.group.tolist()))
+
+
+def write(columns: dict, features: dict, small: np.ndarray, failed: dict, out=OUT) -> dict:
+    """Write the store atomically (all of it or nothing); returns the summary."""
+    arrays = {key: np.asarray(columns[key], dtype=kind) for key, kind in _COLUMNS.items()}
+    summary = _summary(arrays, failed)
+    with atomic_dir(out) as temp:
+        np.savez(temp / INDEX, **arrays)
+        np.savez(temp / FEATURES, **{k: np.asarray(v, np.float32) for k, v in features.items()})
+        np.save(temp / SMALL, np.asarray(small, np.uint8), allow_pickle=False)
+        write_json(temp / SUMMARY, summary)
+    return summary
 
 
 def load(folder: Path | str = OUT, splits: tuple[str, ...] | None = None) -> WebSet:
     """The stored web pictures (of `splits`, or all); any problem is one line."""
     folder = Path(folder)
-    pixels_path, index_path = folder / PIXELS, folder / INDEX
-    for path in (pixels_path, index_path):
+    paths = [folder / name for name in (INDEX, FEATURES, SMALL)]
+    for path in paths:
         if not path.is_file():
-            raise DatasetError(f"{path} not found; run the prepare_web stage first (dvc repro)")
+            raise DatasetError(f"{path} not found; run the web_features stage first (dvc repro)")
     try:
-        pixels = np.load(pixels_path, mmap_mode="r", allow_pickle=False)
-        with np.load(index_path, allow_pickle=False) as index:
+        with np.load(paths[0], allow_pickle=False) as index:
             columns = {name: index[name] for name in index.files}
+        with np.load(paths[1], allow_pickle=False) as stored:
+            features = {name: stored[name] for name in stored.files}
+        small = np.load(paths[2], allow_pickle=False)
     except (OSError, ValueError) as e:
         raise DatasetError(f"{folder}: unreadable web store ({e})") from None
-    missing = {f for f in WebSet.__dataclass_fields__ if f != "pixels"} - set(columns)
+    missing = sorted(set(_COLUMNS) - set(columns)) + sorted(set(FEATURE_SETS) - set(features))
     if missing:
-        raise DatasetError(f"{index_path} lacks {sorted(missing)}; re-run prepare_web")
-    data = WebSet(pixels=pixels, **columns)
-    end = data.offset + data.height.astype(np.int64) * data.width * 3
-    if len(data) and int(end.max()) > len(pixels):
-        raise DatasetError(f"{index_path} points past the end of {pixels_path}; re-run prepare_web")
+        raise DatasetError(f"{folder} lacks {missing[0]!r}; re-run web_features")
+    n = len(columns["y"])
+    if any(len(a) != n for a in [*columns.values(), *features.values(), small]):
+        raise DatasetError(f"{folder}: index, features and small pictures differ in length")
+    data = WebSet(**{k: columns[k] for k in _COLUMNS}, features=features, small=small)
     if splits is not None:
         data = data.subset(np.isin(data.split, splits))
     return data
@@ -108,64 +132,34 @@ def jpeg_quality(data: bytes) -> int:
     return int(np.clip(round(quality), 1, 100))
 
 
-def prepare(
-    rows: list[dict],
-    longer_side: int,
-    min_side: int,
-    val_groups: list[str],
-    out: Path | str = OUT,
-) -> dict:
-    """Decode and rescale each scraped picture of merge's manifest (rows with path,
-    label, split, keyword, group, id, format, width, height) into the web store."""
+def file_columns(data: bytes, row: dict) -> dict:
+    """A picture's index columns: merge's row (label, split, keyword, group, id, width,
+    height) and what its bytes tell."""
     from dataset.imaging import sniff_format
 
-    if not rows:
-        raise DatasetError("no scraped pictures to prepare: run the scrape stages first")
-    unknown = sorted(set(val_groups) - {r["group"] for r in rows})
-    if unknown:
-        raise DatasetError(f"web.val_groups names {unknown[0]!r}, which no keyword's group is")
-    chunks, columns, failed = [], {k: [] for k in _COLUMNS}, {}
-    offset = 0
-    for row in bar(rows, desc="prepare_web: rescale"):
-        data = Path(row["path"]).read_bytes()
-        try:
-            picture = load_scaled(data, longer_side, min_side)
-        except ImageError as e:
-            failed[row["id"]] = str(e)
-            continue
-        split = row["split"]
-        if split == "train" and row["group"] in val_groups:
-            split = "val"
-        fmt = sniff_format(data) or "OTHER"
-        values = dict(
-            offset=offset, height=picture.shape[0], width=picture.shape[1], y=row["label"],
-            split=split, group=row["group"], keyword=row["keyword"], id=row["id"],
-            file_format=fmt if fmt in FORMATS else "OTHER", file_bytes=len(data),
-            file_width=row["width"], file_height=row["height"], jpeg_quality=jpeg_quality(data),
-        )  # fmt: skip
-        for key, value in values.items():
-            columns[key].append(value)
-        chunks.append(picture.reshape(-1))
-        offset += picture.size
-    summary = _summary(columns, failed)
-    with atomic_dir(out) as temp:
-        np.save(temp / PIXELS, np.concatenate(chunks), allow_pickle=False)
-        arrays = {key: np.asarray(columns[key], dtype=kind) for key, kind in _COLUMNS.items()}
-        np.savez(temp / INDEX, **arrays)
-        write_json(temp / SUMMARY, summary)
-    return summary
+    fmt = sniff_format(data) or "OTHER"
+    return dict(
+        y=row["label"], split=row["split"], group=row["group"], keyword=row["keyword"],
+        id=row["id"], file_format=fmt if fmt in FORMATS else "OTHER", file_bytes=len(data),
+        file_width=row["width"], file_height=row["height"], jpeg_quality=jpeg_quality(data),
+    )  # fmt: skip
 
 
-_COLUMNS = {
-    "offset": np.int64, "height": np.int32, "width": np.int32, "y": np.uint8, "split": str,
-    "group": str, "keyword": str, "id": str, "file_format": str, "file_bytes": np.int64,
-    "file_width": np.int32, "file_height": np.int32, "jpeg_quality": np.int32,
-}  # fmt: skip
+def views_of(data: bytes, size: int, whole_size: int) -> tuple[np.ndarray, ...]:
+    """One decode, three inputs: the web view's (size x size), and of the picture
+    shrunk to SMALL_SIDE the web view's and the CIFAKE view's (whole_size). ImageError
+    (one line) for a file that is not a usable picture."""
+    from dataset.imaging import decode_image, resize_image
+    from dataset.views import shrink
+
+    rgb = decode_image(data, shrink_to=size)
+    small = shrink(rgb, SMALL_SIDE)
+    return resize_image(rgb, size), resize_image(small, size), resize_image(small, whole_size)
 
 
-def _summary(columns: dict, failed: dict) -> dict:
+def _summary(arrays: dict, failed: dict) -> dict:
     counts: dict = {}
-    for split, group, y in zip(columns["split"], columns["group"], columns["y"], strict=True):
-        per = counts.setdefault(split, {}).setdefault(group, {"ai": 0, "real": 0})
+    for split, group, y in zip(arrays["split"], arrays["group"], arrays["y"], strict=True):
+        per = counts.setdefault(str(split), {}).setdefault(str(group), {"ai": 0, "real": 0})
         per["real" if y == 1 else "ai"] += 1
-    return {"counts": counts, "pictures": len(columns["y"]), "failed": failed}
+    return {"counts": counts, "pictures": len(arrays["y"]), "failed": failed}

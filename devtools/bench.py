@@ -7,10 +7,14 @@ model, a pipeline not yet built) are reported as skipped, with the reason.
 
 Where a figure is far from its limit, the part's `bound_by` says what bounds it and its
 `profile` holds the evidence, from a profiler (devtools/profiling.py): a TensorFlow
-trace of training steps; cProfile of model.predict, of decoding CIFAKE on one process,
-and of a scrape's browser thread. The report lists them under "What bounds each part".
+trace of training steps; cProfile of model.predict's path over web pictures, of
+decoding CIFAKE on one process, and of a scrape's browser thread. The report lists
+them under "What bounds each part".
 
     python -m devtools.bench [--only scrape,preprocess,training,inference,app,repro]
+
+`inference` (alias `web`) measures the web view through model.predict's path
+(devtools/measure.py), on the scraped web pictures in ../shared/data/webscrape.
 """
 
 from __future__ import annotations
@@ -369,78 +373,75 @@ def training_bound_by(profile: dict) -> str:
 
 
 def bench_inference() -> dict:
-    from devtools.measure import measure_inference
+    """The web view through model.predict's path (devtools.measure.measure_inference), and
+    a cProfile of it saying where a batch's time goes."""
+    import tempfile
+
+    from devtools.measure import _has_web_view, measure_inference, web_pictures, web_stand_in
     from model.errors import ModelError
     from model.serve import default_model_dir
 
     try:
         figures = measure_inference(default_model_dir())
+        pictures = web_pictures(count=64)
+        if not pictures:
+            return figures
+        with tempfile.TemporaryDirectory() as temp:
+            folder = default_model_dir()
+            if not _has_web_view(folder):
+                folder = web_stand_in(folder, Path(temp) / "published")
+            profile = profile_serving(folder, pictures)
     except ModelError as e:
         raise Skipped(str(e)) from None
-    profile = profile_predict(default_model_dir())
-    # The report names the model folder as the README does, not this machine's path.
-    model = Path(figures["model"]).resolve()
-    figures["model"] = str(model.relative_to(ROOT)) if model.is_relative_to(ROOT) else str(model)
-    return {**figures, "bound_by": predict_bound_by(profile), "profile": profile}
+    return {**figures, "bound_by": serving_bound_by(profile), "profile": profile}
 
 
-MODEL_CALL = "compiled predict function (tf.function call)"
-# Where model.predict's time goes, by the functions that spend it (none calls another).
-PREDICT_PARTS = {
-    "tf.data pipeline built per call (get_tf_dataset)": (
-        "data_adapters/array_data_adapter.py",
-        "get_tf_dataset",
-    ),
-    "iterator made per call (make_iterator)": ("ops/gen_dataset_ops.py", "make_iterator"),
-    MODEL_CALL: ("polymorphic_function/polymorphic_function.py", "__call__"),
+MODEL_CALL = "model call (tf.function: backbone + head)"
+# Where model.predict's classify spends a batch's time, by the functions that spend it
+# (none calls another).
+SERVING_PARTS = {
+    MODEL_CALL: ("model/serve_keras.py", "logits"),
+    "decode (decode_image)": ("dataset/imaging.py", "decode_image"),
+    "resize to 224 (resize_image)": ("dataset/imaging.py", "resize_image"),
+    "provenance (read_provenance)": ("dataset/provenance.py", "read_provenance"),
+    "read the file (read_bytes)": ("model/predict.py", "read_bytes"),
 }
 TRACE = ("polymorphic_function/tracing_compilation.py", "_create_concrete_function")
-TRACE_DATA_FUNCTION = ("data/ops/structured_function.py", "__init__")
 
 
-def profile_predict(model_dir: Path, calls: int = 10) -> dict:
-    """cProfile of `calls` model.predict calls on one picture, as measure_inference makes them."""
-    import numpy as np
-
+def profile_serving(model_dir: Path, pictures: list[str], batch: int = 32) -> dict:
+    """cProfile of model.predict's classify over `pictures` in batches of `batch`, as
+    measure_inference runs it (model call, decoding, reading, provenance)."""
+    from model.predict import classify
     from model.serve import Predictor
 
     predictor = Predictor.load(model_dir)
-    pixels = np.zeros((1, predictor.size, predictor.size, 3), np.uint8)
-    model_input = predictor.model_input(pixels)  # what measure_inference passes
+    found = [(path, None) for path in pictures]
 
-    def predict_all():
-        for _ in range(calls):
-            predictor.model.predict(model_input, verbose=0)
+    def run():
+        rows = list(classify(predictor, found, batch))
+        assert not any(row.error for row in rows)
 
-    predictor.model.predict(model_input, verbose=0)  # traces the predict function once
+    run()  # the files in the page cache, the decoders loaded
     start = time.perf_counter()
-    predict_all()
+    run()
     seconds = time.perf_counter() - start
-    stats = profiling.cprofile(predict_all)
-    parts = {name: profiling.cumulative(stats, fn) for name, fn in PREDICT_PARTS.items()}
+    stats = profiling.cprofile(run)
+    parts = {name: profiling.cumulative(stats, fn) for name, fn in SERVING_PARTS.items()}
     return {
-        "profiler": f"cProfile, {calls} model.predict calls on 1 picture",
-        "ms_per_call": round(1000 * seconds / calls, 1),
-        "ms_per_call_profiled": round(1000 * stats.total_tt / calls, 1),
+        "profiler": f"cProfile, classify over {len(pictures)} web pictures, batches of {batch}",
+        "ms_per_picture": round(1000 * seconds / len(pictures), 1),
+        "ms_per_picture_profiled": round(1000 * stats.total_tt / len(pictures), 1),
         "top": profiling.split(stats.total_tt, parts),
-        "functions_traced_per_call": round(profiling.calls(stats, TRACE) / calls, 1),
-        "tf_data_functions_traced_per_call": round(
-            profiling.calls(stats, TRACE_DATA_FUNCTION) / calls, 1
-        ),
+        "functions_traced": profiling.calls(stats, TRACE),
         "top_self": profiling.top_self(stats, 3),
     }
 
 
-def predict_bound_by(profile: dict) -> str:
-    model = next((row["share"] for row in profile["top"] if row["name"] == MODEL_CALL), 0.0)
-    set_up = [row for row in profile["top"] if row["name"] not in (MODEL_CALL, "other")]
-    traced = profile["functions_traced_per_call"]
-    data = profile["tf_data_functions_traced_per_call"]
-    which = "all tf.data functions" if traced == data else f"{data:g} of them tf.data functions"
-    return (
-        f"Keras's set-up in every model.predict call: {_shares(set_up)}, against "
-        f"{model:.0%} in the {MODEL_CALL}; each call traces {traced:g} new functions ({which})"
-    )
+def serving_bound_by(profile: dict) -> str:
+    traced = profile["functions_traced"]
+    again = "no function traced again" if not traced else f"{traced} functions traced again"
+    return f"{_shares(profile['top'])} of classify's time; {again}"
 
 
 def _shares(rows: list[dict], n: int = 3) -> str:
@@ -567,6 +568,8 @@ PARTS = {
     "repro": bench_repro,
 }
 
+ALIASES = {"web": "inference"}  # --only web: the web view's serving figures
+
 
 def machine() -> dict:
     import tensorflow as tf
@@ -658,10 +661,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.bench", description=__doc__)
     parser.add_argument("--only", default=",".join(PARTS), help="comma-separated parts")
     args = parser.parse_args(argv)
-    chosen = [p.strip() for p in args.only.split(",") if p.strip()]
+    chosen = [ALIASES.get(p.strip(), p.strip()) for p in args.only.split(",") if p.strip()]
+    chosen = list(dict.fromkeys(chosen))
     unknown = sorted(set(chosen) - set(PARTS))
     if unknown:
-        parser.error(f"unknown part {unknown[0]!r} (known: {', '.join(PARTS)})")
+        known = ", ".join([*PARTS, *(f"{a} (= {p})" for a, p in ALIASES.items())])
+        parser.error(f"unknown part {unknown[0]!r} (known: {known})")
     date = datetime.now(UTC).strftime("%Y-%m-%d")
     report = {
         "date": date,

@@ -13,9 +13,9 @@ is scrolled (without script data, as on Google), and a preview panel
 
 Pictures: a query mentioning ai/generated/dalle/midjourney/stable diffusion shows
 DIR/ai, any other DIR/real, in a shuffled order seeded by the query; of those only
-one group by file-name prefix: the word `aigameapp` in the query shows
-`aigameapp-*` files, `realoraigame` shows `realoraigame-*`, any other query the
-rest (the `search` group). Special queries:
+one group by file-name prefix: a query naming a prefix of GROUPS (`aigameapp`,
+`realoraigame`, `artgame`, `aiuiportraits`, `authenta`) shows that prefix's files,
+any other query the rest (the `search` group). Special queries:
   q=faults    results whose downloads fail in every way a scraper meets (see FAULTS)
   q=unusual   20 results, then the "unusual traffic" captcha page on scrolling
   q=noresults a page without any result markup
@@ -55,7 +55,8 @@ THUMB_SIDE = 120
 SLOW_S = 4.0  # the slow host answers after this long (tests use a shorter read timeout)
 AI_WORDS = re.compile(r"\b(ai|generated|dall-?e\d*|dalle\d*|midjourney|stable diffusion)\b", re.I)
 NO_PREVIEW = ("scriptonly", "thumbnails")
-GROUPS = ("aigameapp", "realoraigame")  # file-name prefixes; every other file is "search"
+# File-name prefixes of the pool's source groups; every other file is "search".
+GROUPS = ("aigameapp", "realoraigame", "artgame", "aiuiportraits", "authenta")
 VARIANTS = {
     "": "today's page: script data for the first page, the preview panel for the rest",
     "renamed": "every obfuscated class and jsname renamed (structural selectors must do)",

@@ -1,8 +1,8 @@
 """The published model card: both views, their measured figures and the routing rule.
 
 A picture whose longer side is at most ROUTING_MAX_SIDE (CIFAKE-sized) goes to the
-whole view, trained and measured on such pictures; any other to the patch view,
-measured on web pictures of groups it never trained on.
+whole view, trained and measured on such pictures; any other to the web view,
+measured first on web pictures of groups it never trained on.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import numpy as np
 
 from model.classes import CLASSES
 from model.published import MODEL_FILE as WHOLE_FILE
-from model.published import PATCH_FILE
+from model.published import WEB_FILE
 from model.published import WHOLE_MAX_SIDE as ROUTING_MAX_SIDE
 
 PREPROCESSING = (
@@ -142,49 +142,54 @@ def git_revision() -> str | None:
     return out.stdout.strip() or None
 
 
-def patch_view(*, web_metrics: dict, training: dict, params) -> dict:
-    """The patch view's entry: how it looks at a picture and what it measured."""
-    held = web_metrics["held_out"]
+def web_view(*, web_metrics: dict, logo: dict, calibration: dict, backbone: dict,
+             params) -> dict:  # fmt: skip
+    """The web view's entry: its backbone's source, the head's features, and what it
+    measured: on sources held out of training first (leave-one-group-out), then on the
+    test split, with the container-only baseline beside both."""
     keys = ("n", "accuracy", "accuracy_ci", "roc_auc", "roc_auc_ci")
+    recipes = logo.get("recipes", {})
+    shipped = logo["shipped"]
+    groups = ", ".join(shipped["folds"])
     return {
-        "file": PATCH_FILE,
+        "file": WEB_FILE,
         "kind": "web picture",
-        "calibrated_on": "web pictures of the held-out groups "
-        + ", ".join(web_metrics.get("held_out_groups", [])),
+        "calibrated_on": f"web pictures of groups held out of training ({groups})",
         "image_size": params.image_size,
-        "longer_side": params.longer_side,
-        "grid": params.grid,
-        "aggregate": "mean_logit",
-        "seeds": list(params.seeds),
-        "temperature": float(web_metrics["temperature"]),
+        "features": list(params.features),
+        "backbone": {
+            "name": backbone["backbone"],
+            **{k: backbone[k] for k in ("package", "version", "file", "sha256")},
+        },
+        "architecture": (
+            f"EfficientNet-Lite0 (ImageNet, frozen) at {params.image_size}px, pooled "
+            f"{' + '.join(params.features)} features, logistic regression (C={params.C})"
+        ),
+        "temperature": float(calibration["temperature"]),
         "threshold": 0.5,
+        "uncertain_band": calibration.get("uncertain_band"),
         "preprocessing": (
-            f"dataset.views.load_scaled: decoded as load_image does, rescaled to a longer "
-            f"side of {params.longer_side} px (shorter side at least {params.image_size}); "
-            f"scored by the mean logit of a {params.grid}x{params.grid} grid of "
-            f"{params.image_size}x{params.image_size} patches"
+            f"dataset.views.load_view: decoded as load_image does, resized to "
+            f"{params.image_size}x{params.image_size} (the whole picture)"
         ),
         "metrics": {
-            **{k: held.get(k) for k in keys},
-            "ece_after": web_metrics.get("ece_held_out"),
-            "held_out_groups": web_metrics.get("held_out_groups", []),
-            "held_out_auc_per_seed": web_metrics.get("held_out_auc_per_seed"),
-            "held_out_auc_all_seeds": web_metrics.get("held_out_auc_all_seeds"),
-            "all_web_test": {k: web_metrics["all"].get(k) for k in keys},
+            # the headline: every training picture scored by a head that never saw its
+            # source group (pooled out-of-fold), what a new source can expect
+            **{k: calibration["held_out"].get(k) for k in keys},
+            "logo": {"mean": shipped["mean"], "folds": shipped["folds"]},
+            "confidence_table": calibration["confidence_table"],
+            "test": {k: web_metrics["test"].get(k) for k in keys},
             "per_group": web_metrics.get("per_group", {}),
+            "small": web_metrics.get("small", {}),
         },
-        "container_baseline": web_metrics.get("container_baseline", {}),
-        "training": {
-            k: training.get(k)
-            for k in (
-                "seconds",
-                "train_pictures",
-                "val_pictures",
-                "val_auc_per_seed",
-                "val_auc_ensemble",
-                "published",
-            )
-        },  # fmt: skip
+        "container_baseline": {
+            "logo": {k: recipes.get("container", {}).get(k) for k in ("mean", "folds")},
+            "test": web_metrics.get("container_baseline", {}).get("test"),
+        },
+        "comparison": {
+            recipe: {k: row.get(k) for k in ("mean", "sd", "best") if k in row}
+            for recipe, row in recipes.items()
+        },
     }
 
 
@@ -198,7 +203,7 @@ def card(*, views: dict, data: dict, architecture: str) -> dict:
             "whole_max_side": ROUTING_MAX_SIDE,
             "rule": (
                 f"pictures whose longer side is at most {ROUTING_MAX_SIDE} px (CIFAKE-sized) "
-                "go to the whole view; all others to the patch view"
+                "go to the whole view; all others to the web view"
             ),
         },
         "views": views,

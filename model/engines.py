@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dataset.views import WHOLE
+from dataset.views import WEB, WHOLE
 from model import published
 from model.classes import probabilities
 from model.errors import ModelError
@@ -16,7 +16,9 @@ from model.published import BUILD_HINT
 
 CHUNK = 1024  # images per model call: bounds memory for large batches
 # The view's figures a verdict carries (the verdict page shows them).
-RELIABILITY_KEYS = ("n", "accuracy", "accuracy_ci", "roc_auc", "roc_auc_ci", "ece_after")
+RELIABILITY_KEYS = (
+    "n", "accuracy", "accuracy_ci", "roc_auc", "roc_auc_ci", "ece_after", "small_web",
+)  # fmt: skip
 
 
 class View:
@@ -33,6 +35,12 @@ class View:
         self.calibrated = published.is_calibrated(name, spec)
         metrics = spec.get("metrics") or {}
         self.reliability = {k: metrics[k] for k in RELIABILITY_KEYS if k in metrics}
+        # How often verdicts of each confidence were right on pictures of sources held
+        # out of training (the web view), and the band measured from it (the card's).
+        self.confidence_table = [
+            row for row in metrics.get("confidence_table") or [] if isinstance(row, dict)
+        ]
+        self.measured_band = float(spec.get("uncertain_band") or 0.0)
         self.model = getattr(engine, "model", None)  # the Keras model, if Keras runs it
 
     def logits(self, batch: np.ndarray) -> np.ndarray:
@@ -46,6 +54,15 @@ class View:
 
     def p_real(self, logits) -> np.ndarray:
         return published.calibrate(logits, self.temperature)
+
+    def right_at(self, p_real: float) -> dict | None:
+        """The confidence table's row for a verdict of this p_real: {low, high, n, right}."""
+        confidence = max(p_real, 1 - p_real)
+        for row in self.confidence_table:
+            last = row.get("high", 1.0) >= 1.0
+            if row.get("low", 0) <= confidence and (confidence < row.get("high", 1.0) or last):
+                return row
+        return None
 
     def probabilities(self, logits) -> np.ndarray | None:
         """(N, 3) calibrated class probabilities in self.classes' order; None for two."""
@@ -61,9 +78,12 @@ def keras_engine(folder: Path, name: str, spec: dict):
 
 
 def numpy_engine(folder: Path, name: str, spec: dict):
-    """The view's network in numpy, or its Keras engine when numpy cannot run it."""
+    """The view's network in numpy, or its Keras engine when numpy cannot run it (the
+    web view's backbone is Keras only)."""
     from model.numpy_net import NumpyNet, Unsupported
 
+    if name == WEB:
+        return keras_engine(folder, name, spec)
     path = Path(folder) / spec["file"]
     if not path.is_file():
         raise ModelError(f"{path} not found; {BUILD_HINT}")

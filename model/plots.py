@@ -168,19 +168,18 @@ def evaluation_figures(evaluation: Path | str, out: Path | str = FIGURES) -> lis
 
 
 def web_evaluation_figures(evaluation: Path | str, out: Path | str = FIGURES) -> list[Path]:
-    """The evaluate_web stage's charts (the held-out groups) from reports/evaluation_web/."""
+    """The evaluate_web stage's charts (the web test split) from reports/evaluation_web/."""
     folder, out = Path(evaluation), Path(out)
     rows = _read(folder / "roc.json").get("roc", [])
     bins = _read(folder / "reliability.json").get("reliability", [])
     return [
-        roc(rows, out / "web_roc.png", "ROC, web pictures of the held-out groups"),
-        reliability(bins, out / "web_reliability.png", "Reliability, held-out web groups"),
+        roc(rows, out / "web_roc.png", "ROC, web test pictures (web view)"),
+        reliability(bins, out / "web_reliability.png", "Reliability, web test pictures"),
     ]
 
 
 TRAINING = {  # stage: (file, title)
     "train": ("training.png", "Training (whole view)"),
-    "train_web": ("web_training.png", "Training (patch view, per seed)"),
 }
 
 

@@ -12,7 +12,7 @@ On a terminal a progress bar counts the pictures read (stderr; --quiet hides it)
 With a three-class model (real, modified, ai) each row also carries the three
 probabilities: p_real and, after it, p_modified and p_ai (columns present only then).
 
-Each row also says which view judged the picture (whole: CIFAKE-sized, patch: a web
+Each row also says which view judged the picture (whole: CIFAKE-sized, web: a web
 picture) and what the file itself says about its origin (dataset/provenance.py:
 Content Credentials, IPTC source type, generator settings, camera EXIF), read from the
 original bytes and kept apart from the pixel verdict.

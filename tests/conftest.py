@@ -85,15 +85,15 @@ def standin(standin_pictures):
 
 @pytest.fixture(scope="session")
 def evaluated_template(tmp_path_factory) -> Path:
-    """A tiny project through train, evaluate, train_web and evaluate_web, built once:
-    the stages are deterministic, and tests only read it through `evaluated`'s copy."""
-    from pipeline import evaluate, evaluate_web, train, train_web
+    """A tiny project through train, evaluate, logo, train_web and evaluate_web, built
+    once: the stages are deterministic, and tests only read it through `evaluated`'s copy."""
+    from pipeline import evaluate, evaluate_web, logo, train, train_web
     from tests.helpers import make_project
 
     root = tmp_path_factory.mktemp("evaluated")
     with pytest.MonkeyPatch.context() as patch:
         make_project(root, patch, augment=False)
-        for stage in (train, evaluate, train_web, evaluate_web):
+        for stage in (train, evaluate, logo, train_web, evaluate_web):
             stage.main()
     return root
 

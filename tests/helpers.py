@@ -9,6 +9,7 @@ Nothing here needs ../shared (a user's clone has none). The scraper helpers run
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 from pathlib import Path
@@ -80,16 +81,29 @@ WHOLE_METRICS = {
     "ece_before": 0.041,
     "ece_after": 0.012,
 }
-PATCH_METRICS = {
-    "n": 129,
+WEB_METRICS = {
+    "n": 3400,
     "accuracy": 0.71,
-    "accuracy_ci": [0.63, 0.79],
+    "accuracy_ci": [0.69, 0.73],
     "roc_auc": 0.78,
-    "roc_auc_ci": [0.70, 0.86],
-    "ece_after": 0.05,
-    "held_out_groups": ["animals"],
-    "per_group": {"animals": {"n": 40, "roc_auc": 0.81, "roc_auc_ci": [0.67, 0.93]}},
-}
+    "roc_auc_ci": [0.76, 0.80],
+    "logo": {"mean": 0.76, "folds": {
+        "animals": {"n": 400, "roc_auc": 0.81, "roc_auc_ci": [0.77, 0.85]},
+        "art": {"n": 300, "roc_auc": 0.71, "roc_auc_ci": [0.65, 0.77]},
+    }},
+    "confidence_table": [
+        {"low": 0.5, "high": 0.6, "n": 900, "right": 0.55},
+        {"low": 0.6, "high": 0.7, "n": 800, "right": 0.64},
+        {"low": 0.7, "high": 0.8, "n": 700, "right": 0.74},
+        {"low": 0.8, "high": 0.9, "n": 600, "right": 0.85},
+        {"low": 0.9, "high": 1.0, "n": 400, "right": 0.93},
+    ],
+    "test": {"n": 900, "accuracy": 0.8, "accuracy_ci": [0.77, 0.83], "roc_auc": 0.88,
+             "roc_auc_ci": [0.86, 0.9]},
+    "per_group": {"animals": {"n": 120, "roc_auc": 0.85, "roc_auc_ci": [0.78, 0.91]}},
+    "small": {"web_view": {"n": 900, "accuracy": 0.6, "roc_auc": 0.64},
+              "cifake_view": {"n": 900, "accuracy": 0.52, "roc_auc": 0.55}},
+}  # fmt: skip
 
 
 def whole_view(**changes) -> dict:
@@ -121,25 +135,45 @@ def whole_view(**changes) -> dict:
     return view
 
 
-def patch_view(**changes) -> dict:
+WEB_SIZE = 64  # the tests' web view: Lite0 is convolutional, and 64 px keeps it fast
+
+
+@functools.cache
+def installed_backbone() -> dict:
+    """The card's backbone entry for the installed weights package."""
+    from model import backbone
+
+    info = backbone.describe("lite0")
+    return {"name": "lite0", **{k: info[k] for k in ("package", "version", "file", "sha256")}}
+
+
+def web_view(**changes) -> dict:
     view = {
-        "file": "patch.keras",
-        "image_size": SIZE,
-        "longer_side": 128,
-        "grid": 6,
-        "aggregate": "mean_logit",
-        "temperature": 2.0,
+        "file": "web_head.keras",
+        "image_size": WEB_SIZE,
+        "features": ["head", "mid"],
+        "backbone": installed_backbone(),
+        "temperature": 1.5,
         "threshold": 0.5,
-        "calibrated_on": None,
+        "calibrated_on": "web pictures of groups held out of training (animals, art)",
         "kind": "web picture",
-        "metrics": dict(PATCH_METRICS),
+        "metrics": dict(WEB_METRICS),
         "container_baseline": {
-            "held_out": {"n": 40, "roc_auc": 0.66, "roc_auc_ci": [0.57, 0.75]},
-            "all": {"n": 129, "roc_auc": 0.62, "roc_auc_ci": [0.55, 0.69]},
+            "logo": {"mean": 0.64, "folds": {"animals": {"n": 400, "roc_auc": 0.66}}},
+            "test": {"n": 900, "roc_auc": 0.62, "roc_auc_ci": [0.58, 0.66]},
         },
     }
     view.update(changes)
     return view
+
+
+def tiny_head(width: int = 1776, sign: float = 1.0):
+    """A web head on `width` features: p_real rises with their mean (brighter, busier
+    pictures), enough to give different pictures different answers."""
+    from model.web_view import head_model
+
+    weights = np.full(width, sign * 0.05, np.float32)
+    return head_model(np.zeros(width, np.float32), np.ones(width, np.float32), weights, -1.0)
 
 
 def tiny_card(*, views: dict | None = None, **changes) -> dict:
@@ -152,9 +186,9 @@ def tiny_card(*, views: dict | None = None, **changes) -> dict:
         "routing": {
             "whole_max_side": 64,
             "rule": "pictures up to 64 px on their longer side are judged whole, larger ones "
-            "by patches",
+            "by the web view",
         },
-        "views": views if views is not None else {"whole": whole_view(), "patch": patch_view()},
+        "views": views if views is not None else {"whole": whole_view(), "web": web_view()},
         "data": {
             "counts": {
                 "train": {"cifake": {"ai": 900, "real": 880}, "scraped": {"ai": 40, "real": 60}},
@@ -211,8 +245,11 @@ def publish_tiny(
     card = card or tiny_card()
     model = model or tiny_model(logit_layer=logit_layer)
     views = card.get("views") or {"whole": {"file": "model.keras"}}
-    for view in views.values():
-        model.save(folder / view.get("file", "model.keras"))
+    for name, view in views.items():
+        if name == "web":
+            tiny_head().save(folder / view.get("file", "web_head.keras"))
+        else:
+            model.save(folder / view.get("file", "model.keras"))
     (folder / "model_card.json").write_text(json.dumps(card))
     return folder
 
@@ -254,13 +291,13 @@ def write_arrays(folder: Path, name: str, arrays: dict) -> None:
     save_split(Split(name, **arrays), folder)
 
 
-TINY_WEB = {"longer_side": 48, "image_size": 36, "grid": 2, "val_groups": ["held"],
-            "crops_per_picture": 2, "seeds": [1], "epochs": 1, "batch_size": 8}  # fmt: skip
+TINY_WEB = {"image_size": WEB_SIZE, "batch_size": 8}
+TINY_LOGO = {"C": [1.0], "seeds": [1], "cnn_epochs": 1, "bootstrap": 100}
 
 
 def make_project(root: Path, monkeypatch, **train) -> Path:
-    """A project folder with tiny splits, a tiny web store (data/web) and params.yaml
-    (train section overridden), for the stage tests."""
+    """A project folder with tiny splits, the backbone (data/backbone), a tiny web store
+    (data/web) and params.yaml (train section overridden), for the stage tests."""
     prepared = root / "data" / "prepared"
     prepared.mkdir(parents=True)
     for seed, (split, n) in enumerate(SIZES.items()):
@@ -271,15 +308,16 @@ def make_project(root: Path, monkeypatch, **train) -> Path:
     params["train"].update({**TINY_TRAIN, **train})
     params["publish"]["examples"] = 4
     params["web"].update(TINY_WEB)
+    params["logo"].update(TINY_LOGO)
     (root / "params.yaml").write_text(yaml.safe_dump(params))
-    pictures = root / "web-pictures"
-    pictures.mkdir()
-    store = make_web_store(pictures, TINY_WEB["longer_side"], TINY_WEB["image_size"], ["held"])
-    store.rename(root / "data" / "web")
     monkeypatch.chdir(root)
     monkeypatch.delenv("PARAMS_OVERLAY", raising=False)
-    from pipeline import modify
+    from pipeline import backbone, modify
 
+    backbone.main()  # data/backbone, from the installed weights package
+    pictures = root / "web-pictures"
+    pictures.mkdir()
+    make_web_store(pictures, root / "data" / "web")
     modify.main()  # data/modified: the evaluate stage scores it, three-class training too
     return root
 
@@ -439,10 +477,9 @@ def textured(label: int, seed: int, width: int, height: int) -> bytes:
     return buffer.getvalue()
 
 
-def make_web_store(root: Path, longer_side: int, image_size: int, val_groups, n: int = 48) -> Path:
-    """root/web: n pictures in groups 'held' and 'seen', a fifth of them test."""
-    from dataset import web as store
-
+def web_rows(root: Path, n: int = 48) -> list[dict]:
+    """n made-up web pictures in root, as merge's rows: groups 'held' and 'seen' (both
+    labels in each), a fifth of them test."""
     rows = []
     for i in range(n):
         label, group = i % 2, ("held" if i % 3 == 0 else "seen")
@@ -453,8 +490,17 @@ def make_web_store(root: Path, longer_side: int, image_size: int, val_groups, n:
         rows.append(dict(id=f"scraped/k/{i}", path=str(path), label=label, split=split,
                          keyword=f"{group}-{label}", group=group, format="PNG",
                          width=width, height=height))  # fmt: skip
-    store.prepare(rows, longer_side, image_size, list(val_groups), out=root / "web")
-    return root / "web"
+    return rows
+
+
+def make_web_store(pictures: Path, out: Path, n: int = 48) -> Path:
+    """out: the web store of n made-up pictures through the backbone in data/backbone."""
+    from model.web_features import Extractor, store_features
+    from model.web_view import load_backbone
+
+    model, info = load_backbone()
+    store_features(web_rows(pictures, n), Extractor(model, info["image_size"]), 8, 36, out=out)
+    return out
 
 
 # --- the scraper against the Google Images stand-in ---

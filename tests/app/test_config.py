@@ -75,7 +75,7 @@ def test_the_page_states_the_limit_the_browser_and_the_app_apply(env):
 
 @pytest.mark.parametrize(
     ("key", "value"),
-    [("url_timeout_s", "1.0e+10"), ("url_timeout_s", "121"), ("max_upload_mb", "1.0e+9")],
+    [("url_timeout_s", "1.0e+10"), ("url_timeout_s", "301"), ("max_upload_mb", "1.0e+9")],
 )
 def test_an_absurd_timeout_or_upload_limit_is_one_line_naming_the_key(
     tmp_path, monkeypatch, key, value
@@ -87,6 +87,6 @@ def test_an_absurd_timeout_or_upload_limit_is_one_line_naming_the_key(
     overlay = tmp_path / "overlay.yaml"
     overlay.write_text(f"app:\n  {key}: {value}\n")
     monkeypatch.setenv("PARAMS_OVERLAY", str(overlay))
-    with pytest.raises(ParamsError, match=rf"^app\.{key} must be at most \d+, got ") as caught:
+    with pytest.raises(ParamsError, match=rf"app\.{key} must be at most [\d.]+, got ") as caught:
         config.load_settings(env={})
     assert "\n" not in str(caught.value)

@@ -7,7 +7,9 @@ import pytest
 from devtools.standin import StandIn, group_of_file, group_of_query, items_for
 from tests.helpers import make_image
 
-GROUPS = {"aigameapp": 3, "realoraigame": 2, "search": 4}
+GROUPS = {
+    "aigameapp": 3, "realoraigame": 2, "artgame": 2, "aiuiportraits": 3, "authenta": 1, "search": 4
+}  # fmt: skip
 
 
 @pytest.fixture
@@ -28,6 +30,9 @@ def standin(tmp_path):
         ("aigameapp photos", "real", "aigameapp"),
         ("realoraigame midjourney", "ai", "realoraigame"),
         ("realoraigame", "real", "realoraigame"),
+        ("artgame ai generated", "ai", "artgame"),
+        ("aiuiportraits photographs", "real", "aiuiportraits"),
+        ("authenta ai generated", "ai", "authenta"),
         ("ai generated images", "ai", "search"),
         ("animals", "real", "search"),
         ("faults", "real", "search"),

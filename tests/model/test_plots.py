@@ -56,14 +56,13 @@ def write_reports(root: Path) -> None:
     }
     for path, content in files.items():
         path.write_text(json.dumps(content))
-    for stage, series in (("train", ["train", "val"]), ("train_web", ["seed1/train", "seed1/val"])):
-        for name in series:
-            folder = root / "reports" / stage / "plots/metrics" / name
-            folder.mkdir(parents=True)
-            (folder / "loss.tsv").write_text("step\tloss\n0\t0.7\n1\t0.5\n2\tbad\n")
-        (root / "reports" / stage / "plots/metrics/images_per_second.tsv").write_text(
-            "step\timages_per_second\n0\t100\n"
-        )
+    for name in ("train", "val"):  # only the whole view trains by epochs (the web head is fitted)
+        folder = root / "reports/train/plots/metrics" / name
+        folder.mkdir(parents=True)
+        (folder / "loss.tsv").write_text("step\tloss\n0\t0.7\n1\t0.5\n2\tbad\n")
+    (root / "reports/train/plots/metrics/images_per_second.tsv").write_text(
+        "step\timages_per_second\n0\t100\n"
+    )
 
 
 @pytest.mark.parametrize(
@@ -92,13 +91,20 @@ def test_each_chart_is_a_png(tmp_path, draw):
 
 def test_training_curves_have_a_panel_per_metric_and_a_line_per_series(tmp_path):
     write_reports(tmp_path)
-    curves = plots.read_curves(tmp_path / "reports/train_web/plots/metrics")
+    curves = plots.read_curves(tmp_path / "reports/train/plots/metrics")
     points = [(0, 0.7), (1, 0.5)]  # the unreadable row left out
-    assert curves == {"loss": {"seed1 train": points, "seed1 val": points}}
+    assert curves == {"loss": {"train": points, "val": points}}
+    one = assert_png(plots.training_figure("train", tmp_path / "reports/train", tmp_path / "a"))
     (tmp_path / "reports/train/plots/metrics/val/auc.tsv").write_text("step\tauc\n0\t0.9\n")
-    one = assert_png(plots.training_figure("train_web", tmp_path / "reports/train_web", tmp_path))
-    two = assert_png(plots.training_figure("train", tmp_path / "reports/train", tmp_path))
+    two = assert_png(plots.training_figure("train", tmp_path / "reports/train", tmp_path / "b"))
     assert two[0] > one[0]  # two metrics side by side
+
+
+def test_only_the_whole_view_has_training_curves():
+    """The web view's head is a logistic regression fitted once: no epochs to draw."""
+    assert set(plots.TRAINING) == {"train"}
+    with pytest.raises(KeyError):
+        plots.training_figure("train_web", "reports/train_web")
 
 
 def test_the_stages_charts_come_from_their_reports(tmp_path, monkeypatch):
@@ -108,7 +114,7 @@ def test_the_stages_charts_come_from_their_reports(tmp_path, monkeypatch):
     names = sorted(p.name for p in (tmp_path / plots.FIGURES).iterdir())
     assert names == sorted(
         ["roc.png", "precision_recall.png", "confusion.png", "reliability.png", "robustness.png",
-         "web_roc.png", "web_reliability.png", "training.png", "web_training.png"]
+         "web_roc.png", "web_reliability.png", "training.png"]
     )  # fmt: skip
     for name in names:
         assert_png(tmp_path / plots.FIGURES / name)
@@ -131,7 +137,7 @@ def test_the_projects_plots_are_images_declared_uncached_or_data_pictures():
     figures = [p for p in declared if p.startswith(str(plots.FIGURES))]
     drawn = {
         *("roc", "precision_recall", "confusion", "reliability", "robustness", "training"),
-        *("web_roc", "web_reliability", "web_training", "modified", "modified_confusion"),
+        *("web_roc", "web_reliability", "modified", "modified_confusion"),
     }
     assert {Path(f).stem for f in figures} == drawn  # every chart the stages draw, declared
     for stage in dvc_yaml["stages"].values():

@@ -27,9 +27,10 @@ def test_nan_and_infinity_pass_no_bounded_number(tmp_path, written):
 
 
 def test_nan_in_a_list_of_numbers_is_named(tmp_path):
-    text = SHIPPED.replace("    blur_sigma: [0.0, 1.0]", "    blur_sigma: [0.0, .nan]", 1)
-    with pytest.raises(ParamsError, match=r"^web\.augment\.blur_sigma\[1\] must be a finite"):
-        _load(tmp_path, "web", text)
+    text = SHIPPED.replace("  C: [0.01, 0.1, 1.0]", "  C: [0.01, .nan, 1.0]", 1)
+    assert text != SHIPPED
+    with pytest.raises(ParamsError, match=r"^logo\.C\[1\] must be a finite"):
+        _load(tmp_path, "logo", text)
 
 
 def test_an_integer_too_large_for_a_float_is_one_line():

@@ -192,3 +192,26 @@ def test_every_keyword_names_its_group():
     for raw in (SHIPPED, yaml.safe_load((ROOT / "params.offline.yaml").read_text())):
         for name, keyword in raw["scrape"]["keywords"].items():
             assert keyword.get("group"), name
+
+
+def test_a_look_alike_key_is_shown_escaped(tmp_path):
+    """A section named with a Cyrillic 'а' reads like the real one unless escaped."""
+    path = tmp_path / "params.yaml"
+    path.write_text("tr\u0430in:\n  epochs: 1\n")
+    with pytest.raises(ParamsError, match=r"'tr\\u0430in'") as raised:
+        params.read_yaml(path)
+    assert str(raised.value).isascii()
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value"),
+    [("app", "url_timeout_s", "1.0e+10"), ("scrape", "download_timeout_s", "1.0e+10"),
+     ("train", "epochs", "100000000"), ("publish", "examples", "13")],
+)  # fmt: skip
+def test_every_duration_and_size_has_a_maximum(tmp_path, section, key, value):
+    base = params.read_yaml(ROOT / "params.yaml")
+    lines = yaml.safe_dump({**base, section: {**base[section], key: yaml.safe_load(value)}})
+    path = tmp_path / "params.yaml"
+    path.write_text(lines)
+    with pytest.raises(ParamsError, match=rf"{section}\.{key} must be at most"):
+        params.load(section, path)
