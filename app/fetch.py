@@ -25,7 +25,8 @@ def fetch_url(url: str, *, allow_hosts=(), max_bytes: int, timeout: float) -> by
     from scraper.errors import ScrapeError
 
     try:
-        http.check_url(url, allow_hosts)  # refuse before any network traffic
+        # fetch_bytes checks the URL before any request, resolving its name within the
+        # deadline (a check out here waited for a silent name server as long as it liked)
         session = http.new_session(retries=1, backoff=0.2)  # a person is waiting
         try:
             data, _content_type = http.fetch_bytes(

@@ -3,6 +3,8 @@ turned into one plain sentence that says what to do. No Streamlit here."""
 
 from __future__ import annotations
 
+import re
+
 TITLES = {"real": "Real photograph", "ai": "AI-generated", "uncertain": "Not sure"}
 UNSURE = (
     "The model is not sure: p_real {p} is inside {low}–{high}, too close to the middle to "
@@ -117,3 +119,19 @@ def fetch_problem(kind: str, *, max_mb: float, timeout: float) -> str:
 
 def _mb(value: float) -> str:
     return f"{round(value, 2):g}"
+
+
+# Every ASCII character that starts or closes a markdown construct anywhere in a line
+# (emphasis, code, links and images, HTML, headings, tables, `:colour[...]` directives
+# and emoji codes, `$` formulas, entities); "-", "+", "." and ")" start a list only at
+# the beginning of a line, where `literal` escapes them too.
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#!|:~$&])")
+_LIST_START = re.compile(r"^([-+]|\d{1,9}[.)])")
+
+
+def literal(text: str) -> str:
+    """Text from a file or a visitor (a file name, metadata) as st.markdown shows it
+    literally: one line, every character that would make markdown of it backslash-escaped,
+    so no heading, list, link, image, HTML tag, directive or formula is made of it."""
+    text = _MARKDOWN.sub(r"\\\1", " ".join(str(text).split()))
+    return _LIST_START.sub(lambda m: m[1][:-1] + "\\" + m[1][-1], text)

@@ -20,7 +20,7 @@ def show(predictor, results: list[analysis.Result], show_heat: bool) -> None:
     shown = 0
     for result in results:
         if not result.ok:
-            st.error(f"{result.name}: {result.error}")
+            st.error(f"{messages.literal(result.name)}: {result.error}")
         elif shown < MAX_CARDS:
             show_card(predictor, result, show_heat)
             shown += 1
@@ -61,7 +61,7 @@ def show_card(predictor, result: analysis.Result, show_heat: bool) -> None:
             if show_heat:
                 show_heat_map(predictor, result)
             else:
-                st.image(result.picture, caption=result.name, width="stretch")
+                st.image(result.picture, caption=messages.literal(result.name), width="stretch")
         with right:
             st.markdown(f"#### :{COLOURS[p.verdict]}[{messages.TITLES[p.verdict]}]")
             st.progress(min(max(p.p_real, 0.0), 1.0), text=f"p_real = {verdict.p_text(p.p_real)}")
@@ -75,7 +75,7 @@ def show_card(predictor, result: analysis.Result, show_heat: bool) -> None:
                 note += f" True label: {result.true_label}."
             st.caption(note)
             st.markdown("**What the file says about itself** (not part of the verdict)")
-            for line in result.provenance.lines() if result.provenance else []:
+            for line in result.provenance.lines(messages.literal) if result.provenance else []:
                 st.markdown(f"- {line}")
             st.caption(messages.MEANING)
 
@@ -85,11 +85,11 @@ def show_heat_map(predictor, result: analysis.Result) -> None:
     p = result.prediction
     picture = result.picture
     if p.view != "whole":  # the web view draws no map (its backbone is not a CAM network)
-        st.image(picture, caption=result.name, width="stretch")
+        st.image(picture, caption=messages.literal(result.name), width="stretch")
         st.caption(messages.NO_WEB_HEAT_MAP)
         return
     if not predictor.has_gradcam:  # Keras could not be loaded: the verdict stands alone
-        st.image(picture, caption=result.name, width="stretch")
+        st.image(picture, caption=messages.literal(result.name), width="stretch")
         st.caption(messages.NO_HEAT_MAP)
         return
     else:
@@ -98,7 +98,7 @@ def show_heat_map(predictor, result: analysis.Result) -> None:
         ends = ("no sign", f"strong sign of {'AI' if p.label == 'ai' else 'a real photograph'}")
     region = analysis.region_of(predictor, result)  # whole view only
     original, mapped, *beside = st.columns(2 if region is None else 3)
-    original.image(picture, caption=result.name, width="stretch")
+    original.image(picture, caption=messages.literal(result.name), width="stretch")
     mapped.image(heatmap.painted(picture, heat), caption=caption, width="stretch")
     if region is not None and region.found and region.localised:
         edited = heatmap.painted(picture, region.heat)

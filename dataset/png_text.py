@@ -47,3 +47,19 @@ def png_text(data: bytes, keys=TEXT_KEYS) -> dict[str, str]:
 def _inflate(compressed: bytes) -> bytes:
     """At most MAX_TEXT bytes of zlib data (a small bomb cannot grow past it)."""
     return zlib.decompressobj().decompress(compressed, MAX_TEXT)
+
+
+def png_chunk(data: bytes, kind: bytes, limit: int = 1 << 20) -> bytes | None:
+    """The first chunk of type `kind` (e.g. b"eXIf"), at most `limit` bytes of it, over
+    at most MAX_CHUNKS chunks; None when there is none."""
+    pos = 8
+    for _ in range(MAX_CHUNKS):
+        if pos + 8 > len(data):
+            break
+        length, found = struct.unpack(">I4s", data[pos : pos + 8])
+        if found == kind:
+            return data[pos + 8 : pos + 8 + min(length, limit)]
+        if found == b"IEND":
+            break
+        pos += 12 + length
+    return None

@@ -18,12 +18,16 @@ from __future__ import annotations
 
 import io
 import re
+import warnings
 from dataclasses import asdict, dataclass, field
 
+from PIL import Image
+
 from dataset import content_credentials
+from dataset.container import container_problem
 from dataset.content_credentials import C2PA_TIMEOUT_S
-from dataset.imaging import sniff_format
-from dataset.png_text import png_text
+from dataset.imaging import MAX_PIXELS, sniff_format
+from dataset.png_text import png_chunk, png_text
 
 IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 # IPTC digital source types, in plain words (what the file claims, not what is true).
@@ -89,28 +93,31 @@ class Provenance:
             return False
         return None
 
-    def lines(self) -> list[str]:
-        """Plain-language lines, strongest evidence first; MISSING when there is none."""
-        out = []
+    def lines(self, quote=str) -> list[str]:
+        """Plain-language lines, strongest evidence first; MISSING when there is none.
+
+        Every value read from the file passes through `quote` (the app's markdown
+        escaping); the words around them are ours."""
+        out, q = [], quote
         if self.c2pa_state:
-            made = f"made with {self.c2pa_generator}" if self.c2pa_generator else "no tool named"
-            signer = f", signed by {self.c2pa_signer}" if self.c2pa_signer else ""
-            state = C2PA_STATES.get(self.c2pa_state, self.c2pa_state)
+            made = f"made with {q(self.c2pa_generator)}" if self.c2pa_generator else "no tool named"
+            signer = f", signed by {q(self.c2pa_signer)}" if self.c2pa_signer else ""
+            state = C2PA_STATES.get(self.c2pa_state) or q(self.c2pa_state)
             line = f"Content Credentials: {made}{signer} — {state}"
             if self.source_type_from == "c2pa" and self.digital_source_type:
-                line += f". They say the picture was {_source_words(self.digital_source_type)}"
+                line += f". They say the picture was {_source_words(self.digital_source_type, q)}"
             out.append(line + ".")
         if self.source_type_from == "xmp" and self.digital_source_type:
             out.append(
                 f"Metadata (IPTC, unsigned) says the picture was "
-                f"{_source_words(self.digital_source_type)}; anyone can write or remove this."
+                f"{_source_words(self.digital_source_type, q)}; anyone can write or remove this."
             )
         if self.png_generator:
-            settings = f": {self.generator_settings}" if self.generator_settings else ""
+            settings = f": {q(self.generator_settings)}" if self.generator_settings else ""
             out.append(f"Generator settings from {self.png_generator} in the file{settings}")
         if self.camera or self.software:
-            parts = [f"camera {self.camera}" if self.camera else "", f"software {self.software}"
-                     if self.software else ""]  # fmt: skip
+            parts = [f"camera {q(self.camera)}" if self.camera else "",
+                     f"software {q(self.software)}" if self.software else ""]  # fmt: skip
             out.append(
                 f"Camera metadata (weak evidence, easy to copy or fake): "
                 f"{', '.join(p for p in parts if p)}."
@@ -137,17 +144,27 @@ def read_provenance(data: bytes, *, c2pa_timeout: float = C2PA_TIMEOUT_S) -> Pro
     fmt = sniff_format(data)
     for reader in (_read_c2pa, _read_xmp, _read_png_text, _read_exif):
         try:
-            if reader is _read_c2pa:
-                reader(data, fmt, found, c2pa_timeout)
-            else:
-                reader(data, fmt, found)
+            reader(data, fmt, found, *([c2pa_timeout] if reader is _read_c2pa else []))
         except Exception as e:  # noqa: BLE001 - hostile bytes: report, go on
             found.errors.append(f"{reader.__name__[6:]}: {_one_line(e)}")
+    for name, value in vars(found).items():  # every value one printable line
+        setattr(found, name, one_line(value) if isinstance(value, str) else value)
+    found.errors = [one_line(e) for e in found.errors]
     return found
 
 
-def _source_words(term: str) -> str:
-    return f"{SOURCE_TYPES.get(term, 'of another kind')} ({term})"
+def one_line(text: str, limit: int = 200) -> str:
+    """Text read from a file, made one line of printable characters: runs of white
+    space (newlines included) become one space, any other control or format character
+    (ESC, NUL, a bidi override, a line separator) its escape, e.g. \\x1b; cut to `limit`."""
+    text = " ".join(text.split())
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+    return text[:limit]
+
+
+def _source_words(term: str, quote=str) -> str:  # a term as words, and the term itself
+    return f"{SOURCE_TYPES.get(term, 'of another kind')} ({quote(term)})"
 
 
 def _term(uri) -> str | None:
@@ -246,16 +263,22 @@ MAKE, MODEL, SOFTWARE = 0x010F, 0x0110, 0x0131
 
 
 def _read_exif(data: bytes, fmt: str | None, found: Provenance) -> None:
+    """EXIF through Pillow's header reader, after the container's structure passed the
+    decoder's own bounds (dataset/container.py); a PNG's eXIf chunk is read by hand,
+    since Pillow's PNG getexif() decodes every pixel first."""
     if fmt not in ("JPEG", "PNG", "WEBP", "TIFF"):
         return
-    import warnings
-
-    from PIL import Image
-
+    if problem := container_problem(data, fmt, MAX_PIXELS):
+        raise ValueError(f"not read: {problem}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        with Image.open(io.BytesIO(data), formats=[fmt]) as image:  # the header only
-            exif = image.getexif()
+        if fmt == "PNG":
+            exif = Image.Exif()
+            if raw := png_chunk(data, b"eXIf"):
+                exif.load(raw)
+        else:
+            with Image.open(io.BytesIO(data), formats=[fmt]) as image:  # the header only
+                exif = image.getexif()
     make, model = _text(exif.get(MAKE)), _text(exif.get(MODEL))
     if make or model:
         if make and model and model.lower().startswith(make.lower().split()[0]):

@@ -14,11 +14,16 @@ never moves one already placed.
 
 Writing: a picture is written under a temporary name and renamed into place
 (dataset.atomic) before its manifest line is appended, so after a crash (or
-SIGKILL) `reconcile` only has to drop what no line describes.
+SIGKILL) `reconcile` only has to drop what no line describes. A line cut short (a
+kill or a full disk mid-append) is undone by the append itself when it can, and by
+`reconcile` in any case: it rewrites the manifest (atomically) whenever its bytes
+are not exactly the kept records' lines, so no record is ever appended onto a torn
+line, where the next resume would lose it and delete its picture as a stray.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -92,11 +97,7 @@ def read_folder(folder: Path, keyword: str, label: int) -> tuple[list[Entry], Co
     for line in manifest.read_text(errors="replace").splitlines():
         if not line.strip():
             continue
-        try:
-            record = json.loads(line)
-        except ValueError:
-            skipped["unreadable manifest line"] += 1
-            continue
+        record = _parsed(line)
         if not isinstance(record, dict):
             skipped["unreadable manifest line"] += 1
             continue
@@ -135,6 +136,15 @@ def _file_of(folder: Path, record: dict, sha: str) -> Path | None:
 # --- the scraper's side: resume, append ---
 
 
+def _parsed(line: str):
+    """A manifest line's JSON value, None when it is not JSON: torn, garbage, or nested
+    too deep for the parser (`[[[…`, a RecursionError)."""
+    try:
+        return json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+
+
 def read_manifest(folder: Path | str) -> list[dict]:
     """The manifest's records that name a file; a torn last line (a killed append) is ignored."""
     path = Path(folder) / MANIFEST
@@ -142,10 +152,7 @@ def read_manifest(folder: Path | str) -> list[dict]:
     if not path.is_file():
         return records
     for line in path.read_text(errors="replace").splitlines():
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue
+        record = _parsed(line)
         if isinstance(record, dict) and isinstance(record.get("file"), str):
             records.append(record)
     return records
@@ -172,9 +179,17 @@ def reconcile(
             kept.append(record)
             names.add(record["file"])
     _remove_strays(folder, names)
-    if len(kept) != len(records) or not (folder / MANIFEST).is_file():
-        write_bytes(folder / MANIFEST, b"".join(map(manifest_line, kept)), durable=True)
+    wanted = b"".join(map(manifest_line, kept))
+    if _bytes_or_none(folder / MANIFEST) != wanted:  # a torn or dropped line: repair first
+        write_bytes(folder / MANIFEST, wanted, durable=True)
     return kept, len(records) - len(kept)
+
+
+def _bytes_or_none(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
 
 
 def _still_valid(folder: Path, record: dict, query: str, label: str, names: set) -> bool:
@@ -203,8 +218,26 @@ def manifest_line(record: dict) -> bytes:
 
 
 def append_record(folder: Path | str, record: dict) -> None:
-    """Append one record, synced: its file is already in place (see the module's docstring)."""
-    with open(Path(folder) / MANIFEST, "ab") as f:
-        f.write(manifest_line(record))
-        f.flush()
-        os.fsync(f.fileno())
+    """Append one record, synced: its file is already in place (see the module's docstring).
+
+    A write that fails part way (a full disk, a file size limit) is undone by cutting
+    the manifest back to its length before, in one ftruncate, and raises DatasetError
+    in one line; should the cut fail too, the next `reconcile` repairs the manifest."""
+    path = Path(folder) / MANIFEST
+    line = manifest_line(record)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        before = os.lseek(fd, 0, os.SEEK_END)
+        try:
+            written = 0
+            while written < len(line):
+                written += os.write(fd, line[written:])
+            os.fsync(fd)
+        except OSError as e:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, before)
+            raise DatasetError(
+                f"cannot add a line to {path} ({e.strerror or type(e).__name__})"
+            ) from None
+    finally:
+        os.close(fd)

@@ -21,34 +21,28 @@ original bytes and kept apart from the pixel verdict.
 from __future__ import annotations
 
 import argparse
-import csv
-import json
+import errno
 import os
+import stat
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from dataset.imaging import MAX_BYTES, ImageError
-from dataset.provenance import FIELDS as PROVENANCE_FIELDS
-from dataset.provenance import MISSING, read_provenance
+from dataset.provenance import read_provenance
+from model.predict_output import (  # noqa: F401 - the command's outputs, named here too
+    FIELDS,
+    CsvOutput,
+    JsonOutput,
+    TextOutput,
+    fields,
+    shown_path,
+    tolerant,
+)
 from settings.progress import bar, lifted
 
 EXTENSIONS = {".jpg", ".jpeg", ".jfif", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
-VERDICT_FIELDS = ("p_real", "label", "verdict", "view", "kind", "calibrated", "milliseconds")
-FIELDS = ("path", *VERDICT_FIELDS, *PROVENANCE_FIELDS, "error")
-REAL_CLASS = "real"  # model.classes.CLASSES[REAL]: its probability is the p_real column
-
-
-def fields(classes=None) -> tuple[str, ...]:
-    """The columns: FIELDS, with p_<class> after p_real for each other class of a
-    three-class model."""
-    if not classes:
-        return FIELDS
-    extra = tuple(f"p_{c}" for c in classes if c != REAL_CLASS)
-    at = FIELDS.index("p_real") + 1
-    return (*FIELDS[:at], *extra, *FIELDS[at:])
-
 
 BATCH = 256
 
@@ -69,30 +63,86 @@ class Row:
 
 
 def find_images(paths: Iterable[str]) -> Iterator[tuple[str, str | None]]:
-    """(path, problem): files as given, folders expanded (sorted, image extensions only)."""
+    """(path, problem): files as given, folders expanded (sorted, image extensions only).
+
+    Every argument and every entry found with an image extension gets a pair: a
+    dangling link, a link loop, a FIFO or a device named *.jpg, and a folder that
+    cannot be listed, each come with the problem that makes them no picture."""
     for given in paths:
         path = Path(given)
-        if path.is_dir():
-            found = sorted(
-                p for p in path.rglob("*") if p.suffix.lower() in EXTENSIONS and p.is_file()
-            )
+        if _kind(path) == "folder":
+            found = list(_walk(path))
             if not found:
                 yield given, "no image files in this folder"
-            for p in found:
-                yield str(p), None
-        elif path.is_file():
-            yield given, None
+            yield from found
         else:
-            yield given, "no such file or folder"
+            yield given, _problem(path)
+
+
+def _walk(folder: Path) -> Iterator[tuple[str, str | None]]:
+    """Depth first, names sorted (the order of sorted(rglob)); links are not followed
+    into folders."""
+    try:
+        with os.scandir(folder) as listing:
+            entries = sorted(listing, key=lambda e: e.name)
+    except OSError as e:
+        yield str(folder), f"cannot list this folder ({e.strerror or type(e).__name__})"
+        return
+    for entry in entries:
+        path = Path(entry.path)
+        if entry.is_dir(follow_symlinks=False):
+            yield from _walk(path)
+        elif path.suffix.lower() in EXTENSIONS:
+            yield str(path), _problem(path)
+
+
+def _kind(path: Path) -> str | None:
+    """ "file", "folder", "link loop", "dangling link", "missing", or another file type."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as e:
+        if path.is_symlink():
+            return "link loop" if e.errno == errno.ELOOP else "dangling link"
+        return "missing" if e.errno in (errno.ENOENT, errno.ENOTDIR) else e.strerror
+    if stat.S_ISREG(mode):
+        return "file"
+    if stat.S_ISDIR(mode):
+        return "folder"
+    return next((name for test, name in _SPECIAL if test(mode)), "special file")
+
+
+_SPECIAL = ((stat.S_ISFIFO, "FIFO"), (stat.S_ISSOCK, "socket"), (stat.S_ISCHR, "device"),
+            (stat.S_ISBLK, "device"))  # fmt: skip
+_PROBLEMS = {
+    "file": None,
+    "missing": "no such file or folder",
+    "link loop": "a symbolic link loop, not a file",
+    "dangling link": "a symbolic link to nothing",
+    "folder": "a folder",
+}
+
+
+def _problem(path: Path) -> str | None:
+    kind = _kind(path)
+    return _PROBLEMS.get(kind, f"not a regular file (a {kind})")
 
 
 def read_bytes(path: str, max_bytes: int = MAX_BYTES) -> bytes:
-    """A file's bytes; ImageError (one line) if larger than max_bytes, checked before reading."""
-    length = os.path.getsize(path)
-    if length > max_bytes:
-        raise ImageError(f"file too large ({length:,} bytes > {max_bytes:,})")
-    with open(path, "rb") as f:
-        return f.read()
+    """A regular file's bytes, reading at most max_bytes + 1 of them: ImageError (one
+    line) if it is larger, whatever its size said a moment earlier (a file replaced or
+    growing between the check and the read), or if it is not a regular file by now (a
+    FIFO is opened without waiting for a writer)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with open(fd, "rb") as f:
+        length = os.fstat(fd).st_size
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ImageError("not a regular file")
+        if length > max_bytes:
+            raise ImageError(f"file too large ({length:,} bytes > {max_bytes:,})")
+        data = f.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise ImageError(f"file too large (more than {max_bytes:,} bytes)")
+    return data
 
 
 def classify(
@@ -136,87 +186,6 @@ def classify(
             queue.clear()
     flush()
     yield from queue
-
-
-# --- output ---
-
-
-class TextOutput:
-    def __init__(self, out, err, classes=None):
-        self.out, self.err = out, err
-
-    def row(self, row: Row):
-        if row.error:
-            print(f"{shown_path(row.path)}: error: {row.error}", file=self.err, flush=True)
-        else:
-            line = (
-                f"{shown_path(row.path)}\t{row.p_real:.4f}\t{row.label}\t"
-                f"{row.milliseconds:.1f} ms\t{row.view}"
-            )
-            if row.probabilities:
-                line += "\t" + " ".join(f"{c} {p:.4f}" for c, p in row.probabilities.items())
-            if row.provenance and row.provenance["provenance"] != MISSING:
-                line += f"\t{row.provenance['provenance']}"
-            print(line, file=self.out)
-
-    def close(self):
-        pass
-
-
-class CsvOutput:
-    def __init__(self, out, err, classes=None):
-        self.fields = fields(classes)
-        self.writer = csv.DictWriter(out, self.fields, lineterminator="\n")
-        self.writer.writeheader()
-
-    def row(self, row: Row):
-        self.writer.writerow(_rounded(row, self.fields))
-
-    def close(self):
-        pass
-
-
-class JsonOutput:
-    """One JSON array, written row by row so a long run streams."""
-
-    def __init__(self, out, err, classes=None):
-        self.out, self.first, self.fields = out, True, fields(classes)
-        out.write("[")
-
-    def row(self, row: Row):
-        values = _rounded(row, self.fields)
-        self.out.write(("\n " if self.first else ",\n ") + json.dumps(values))
-        self.first = False
-
-    def close(self):
-        self.out.write("\n]\n" if not self.first else "]\n")
-
-
-def shown_path(path: str) -> str:
-    """A path as text every output can carry: bytes of a name that are not UTF-8 (which
-    Python keeps as lone surrogates, unencodable in a UTF-8 locale) become \\xNN escapes."""
-    return os.fsencode(path).decode("utf-8", "backslashreplace")
-
-
-def tolerant(stream) -> None:
-    """A character the stream's encoding lacks (any non-ASCII name under LANG=C or
-    PYTHONIOENCODING=ascii) is written as an escape instead of ending the run."""
-    reconfigure = getattr(stream, "reconfigure", None)
-    if reconfigure is not None:
-        reconfigure(errors="backslashreplace")
-
-
-def _rounded(row: Row, columns: tuple[str, ...] = FIELDS) -> dict:
-    values = {k: v for k, v in row.__dict__.items() if k not in ("provenance", "probabilities")}
-    values = {**values, **dict.fromkeys(PROVENANCE_FIELDS), **(row.provenance or {})}
-    for name, p in (row.probabilities or {}).items():
-        values[f"p_{name}"] = round(p, 6)
-    values = {k: values.get(k) for k in columns}
-    values["path"] = shown_path(row.path)
-    if row.p_real is not None:
-        values["p_real"] = round(row.p_real, 6)
-        values["milliseconds"] = round(row.milliseconds, 3)
-    return values
 
 
 # --- command ---

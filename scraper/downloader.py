@@ -174,13 +174,15 @@ def download_all(candidates, downloader: Downloader, storage: Storage, report, w
                 report.failures[e.kind] += 1
                 with lifted(shown):
                     downloader.log(f"skip {short_url(candidate.url)[:160]}: {e}")
+            except ScrapeError as e:  # the folder cannot take more (a full disk): stop
+                report.error = report.error or str(e)
         shown.update(storage.count - shown.n)
         skipped = sum(report.failures.values())
         shown.set_postfix(found=found, kept=storage.count, skipped=skipped)
 
     with shown, ThreadPoolExecutor(max_workers=workers, thread_name_prefix="download") as pool:
         try:
-            while not storage.full():
+            while not storage.full() and report.error is None:
                 candidate = _next(candidates, report)
                 if candidate is None:
                     break

@@ -10,10 +10,10 @@ on this machine or its network, and no server may hold it for ever.
   host there, not in urllib.parse), but it is only the first refusal, the one with
   the clearest reason.
 - The guarantee is at the socket: every connection of a guarded session
-  (`GuardedAdapter`; each redirect hop, retry and kept-alive reuse) is checked by the
-  address it actually reached (`getpeername`) before a byte is sent. No reading of
-  the URL, and no DNS answer that changes between the check and the connection
-  (rebinding), gets past it.
+  (scraper/connections.py's `GuardedAdapter`; each redirect hop, retry and kept-alive
+  reuse) is checked by the address it actually reached (`getpeername`) before a byte
+  is sent. No reading of the URL, and no DNS answer that changes between the check
+  and the connection (rebinding), gets past it.
 - `allow_hosts` names the exceptions (the offline stand-in): "127.0.0.1" or
   "localhost" on any port, "127.0.0.1:8765" or "[::1]:8765" on that port only. At
   the socket an entry matches the peer's address (a name through the addresses it
@@ -23,7 +23,10 @@ on this machine or its network, and no server may hold it for ever.
   only each read (a byte a second, endless `100 Continue` lines or a trickled body
   would otherwise hold it for ever). Name resolution counts too: the system resolver
   cannot be interrupted, so it runs on a helper thread and the fetch stops waiting
-  for it when the time is up.
+  for it when the time is up (scraper/resolver.py: a stalled name server holds a few
+  threads of its own, never the other fetches' lookups).
+
+Hosts, addresses and allow_hosts entries are read in scraper/addresses.py.
 
 `fetching(allow_hosts, timeout)` sets these rules for the calling thread; a guarded
 session used outside it exempts no host and has no deadline.
@@ -31,108 +34,25 @@ session used outside it exempts no host and has no deadline.
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import os
-import re
 import socket
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as ResolveTimeout
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
-from dataclasses import dataclass
-from urllib.parse import urlsplit
 
-import requests
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.exceptions import NameResolutionError
-from urllib3.util import parse_url
-
-from scraper.errors import FetchError, ScrapeError
-
-DEFAULT_PORTS = {"http": 80, "https": 443}
-# "[::1]:8765", "[::1]", "host:8765", "host", or a bare IPv6 address (more than one colon)
-_ENTRY = re.compile(
-    r"\[(?P<v6>[0-9a-f:.]+)\](?::(?P<v6port>\d{1,5}))?"
-    r"|(?P<host>[^\s:/\\\[\]@]+)(?::(?P<port>\d{1,5}))?"
-    r"|(?P<bare>[0-9a-f]*:[0-9a-f:.]*:[0-9a-f:.]*)"
+from scraper.addresses import (  # noqa: F401 - the guard's vocabulary, named here too
+    Allowed,
+    address_of,
+    connect_target,
+    not_public,
+    one_line,
+    parse_allowed,
 )
-
-
-@dataclass(frozen=True)
-class Allowed:
-    """One allow_hosts entry: a host (name or address), on `port` only when one is given."""
-
-    host: str
-    port: int | None = None
-
-    def matches(self, host: str, port: int) -> bool:
-        return self.host == host and self.port in (None, port)
-
-
-def parse_allowed(entries) -> tuple[Allowed, ...]:
-    """allow_hosts entries as Allowed; ScrapeError naming an entry that is not host[:port]."""
-    return tuple(_parse_entry(entry) for entry in entries)
-
-
-def _parse_entry(entry) -> Allowed:
-    found = _ENTRY.fullmatch(str(entry).strip().lower())
-    port = found and (found["v6port"] or found["port"])
-    if not found or (port and not 0 < int(port) < 65536):
-        raise ScrapeError(f"allow_hosts entry {str(entry)[:80]!r} is not a host or host:port")
-    return Allowed(_host_key(found["v6"] or found["host"] or found["bare"]), int(port or 0) or None)
-
-
-def _host_key(host: str) -> str:
-    """A host as compared with allow_hosts: lower case, an address in its one spelling."""
-    host = host.strip("[]").lower()
-    try:
-        return str(_address(host))
-    except ValueError:
-        return host
-
-
-def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
-    """An address from its text; ::ffff:127.0.0.1 is 127.0.0.1, a zone (%eth0) is dropped."""
-    address = ipaddress.ip_address(text.split("%", 1)[0])
-    mapped = getattr(address, "ipv4_mapped", None)
-    return mapped if mapped is not None else address
-
-
-def not_public(address) -> str | None:
-    """Why an address is off limits ("loopback", "private"...), or None when global."""
-    for kind in ("loopback", "unspecified", "link_local", "multicast", "private", "reserved"):
-        if getattr(address, f"is_{kind}"):
-            return kind.replace("_", "-")
-    return None if address.is_global else "non-global"
-
-
-def connect_target(url: str) -> tuple[str, str, int]:
-    """(scheme, host, port) that requests will connect to for `url`; FetchError if none."""
-    try:
-        split = urlsplit(url)
-        split.port  # noqa: B018 - raises ValueError for a port that is not one
-    except ValueError as e:  # e.g. http://[::1/x: "Invalid IPv6 URL"
-        raise _malformed(url, e) from None
-    if split.scheme not in DEFAULT_PORTS:
-        raise FetchError(
-            "refused", f"refused {split.scheme or 'relative'}: URL (only http and https)"
-        )
-    if not split.hostname:
-        raise FetchError("refused", f"refused URL without a host: {_one_line(url[:100])}")
-    try:
-        prepared = requests.PreparedRequest()
-        prepared.prepare_url(url, None)
-        parts = parse_url(prepared.url)
-    except (requests.exceptions.RequestException, ValueError) as e:
-        raise _malformed(url, e) from None
-    if not parts.host:
-        raise FetchError("refused", f"refused URL without a host: {_one_line(url[:100])}")
-    return split.scheme, _host_key(parts.host), parts.port or DEFAULT_PORTS[split.scheme]
+from scraper.errors import FetchError
+from scraper.resolver import RESOLVER, getaddrinfo
 
 
 def check_url(url: str, allow_hosts=()) -> str:
@@ -145,21 +65,12 @@ def check_url(url: str, allow_hosts=()) -> str:
     try:
         infos = current().resolve(host, port)
     except (OSError, ValueError) as e:  # gaierror; an IDNA or NUL problem
-        raise FetchError("connection", f"could not resolve host {host} ({_one_line(e)})") from None
+        raise FetchError("connection", f"could not resolve host {host} ({one_line(e)})") from None
     for info in infos:
-        address = _address(info[4][0])
+        address = address_of(info[4][0])
         if why := not_public(address):
             raise FetchError("refused", f"refused {host}: it resolves to {why} address {address}")
     return host
-
-
-def _malformed(url: str, error: Exception) -> FetchError:
-    return FetchError("malformed URL", f"malformed URL {url[:100]!r} ({_one_line(error)})")
-
-
-def _one_line(value) -> str:
-    lines = str(value).splitlines()
-    return lines[0][:160] if lines else type(value).__name__
 
 
 class Rules:
@@ -183,7 +94,7 @@ class Rules:
             peer = sock.getpeername()
         except OSError as e:
             raise FetchError("connection", f"could not connect to {host} ({e})") from None
-        address = _address(peer[0])
+        address = address_of(peer[0])
         why = not_public(address)
         if why and not self._exempt(address, peer[1]):
             raise FetchError(
@@ -199,13 +110,13 @@ class Rules:
     def _addresses_of(self, host: str) -> frozenset:
         if host not in self._addresses:
             try:
-                found = frozenset({_address(host)})
+                found = frozenset({address_of(host)})
             except ValueError:  # a name: the addresses it resolves to now
                 try:
                     infos = self.resolve(host, None)
                 except (OSError, ValueError):
                     infos = []
-                found = frozenset(_address(info[4][0]) for info in infos)
+                found = frozenset(address_of(info[4][0]) for info in infos)
             self._addresses[host] = found
         return self._addresses[host]
 
@@ -215,12 +126,12 @@ class Rules:
         """socket.getaddrinfo for a stream socket, within what is left of the deadline
         (FetchError "timed out" past it). The time it takes is spent from the deadline."""
         if self.timeout is None:
-            return _getaddrinfo(host, port)
+            return getaddrinfo(host, port)
         self.check_time(host)
         on_clock = self._clock_started is not None  # else spend the time here
         began = time.monotonic()
         try:
-            return _RESOLVER.submit(_getaddrinfo, host, port).result(self.remaining())
+            return RESOLVER.resolve(host, port).result(self.remaining())
         except ResolveTimeout:
             self.expired = True
             raise self.timed_out(host) from None
@@ -297,15 +208,6 @@ class Rules:
                 _cut(handle)
 
 
-def _getaddrinfo(host: str, port: int | None) -> list:
-    return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-
-
-# Resolutions the deadline gave up on finish here, in the background, when the system
-# resolver does (its own timeouts); a few threads are enough for the scraper's workers.
-_RESOLVER = ThreadPoolExecutor(max_workers=8, thread_name_prefix="resolve")
-
-
 def _cut(handle: socket.socket) -> None:
     with suppress(OSError):  # the connection is already gone
         handle.shutdown(socket.SHUT_RDWR)
@@ -329,89 +231,3 @@ def fetching(allow_hosts=(), timeout: float | None = None):
     finally:
         _CURRENT.reset(token)
         rules.release()
-
-
-class _PeerChecked:
-    """A urllib3 connection whose socket is checked by its peer before a byte is sent,
-    new or kept alive, and handed to the fetch's watchdog."""
-
-    def _new_conn(self) -> socket.socket:
-        rules = current()
-        rules.check_time(self.host)
-        sock = self._connect_in_time(rules)
-        try:
-            rules.check_peer(sock, self.host)
-            rules.watch(sock)
-        except BaseException:
-            sock.close()
-            raise
-        return sock
-
-    def _connect_in_time(self, rules: Rules) -> socket.socket:
-        """urllib3's connection, to addresses resolved within the deadline.
-
-        urllib3 would resolve the name itself, beyond the watchdog's reach; here it is
-        given each resolved address in turn instead (self.host, which TLS checks the
-        certificate against, is the name again afterwards)."""
-        name = self._dns_host
-        try:
-            _address(name.strip("[]"))
-            literal = True  # an address: nothing to resolve
-        except ValueError:
-            literal = False
-        if literal or rules.timeout is None:
-            return super()._new_conn()
-        try:
-            infos = rules.resolve(name, self.port)
-        except socket.gaierror as e:  # as urllib3 reports it, without resolving again
-            raise NameResolutionError(self.host, self, e) from e
-        except ValueError:  # an unencodable name: urllib3 refuses it before resolving
-            return super()._new_conn()
-        error: Exception | None = None
-        for address in dict.fromkeys(info[4][0] for info in infos):
-            self._dns_host = address
-            try:
-                return super()._new_conn()
-            except Exception as e:  # noqa: BLE001 - urllib3's connection errors: try the next
-                error = e
-            finally:
-                self._dns_host = name
-        raise error or OSError(f"no address for {name}")
-
-    def request(self, *args, **kwargs):
-        if self.sock is not None:  # kept alive from an earlier request: this fetch's rules
-            rules = current()
-            rules.check_time(self.host)
-            rules.check_peer(self.sock, self.host)
-            rules.watch(self.sock)
-        return super().request(*args, **kwargs)
-
-
-class _GuardedHTTPConnection(_PeerChecked, HTTPConnection):
-    pass
-
-
-class _GuardedHTTPSConnection(_PeerChecked, HTTPSConnection):
-    pass
-
-
-class _GuardedHTTPPool(HTTPConnectionPool):
-    ConnectionCls = _GuardedHTTPConnection
-
-
-class _GuardedHTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _GuardedHTTPSConnection
-
-
-class GuardedAdapter(HTTPAdapter):
-    """requests' HTTPAdapter whose connections are checked at the socket (module docstring)."""
-
-    def init_poolmanager(self, *args, **kwargs):
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {
-            "http": _GuardedHTTPPool,
-            "https": _GuardedHTTPSPool,
-        }
-
-    def proxy_manager_for(self, proxy, **proxy_kwargs):
-        raise FetchError("refused", "refused a proxy: the address it reaches cannot be checked")

@@ -17,7 +17,7 @@ import requests
 from urllib3.exceptions import MaxRetryError, ResponseError
 from urllib3.util.retry import Retry
 
-from scraper import guard
+from scraper import connections, guard
 from scraper.errors import FetchError, ScrapeError
 from scraper.guard import check_url
 
@@ -115,7 +115,7 @@ def new_session(
     # A proxy from the environment would hide where a connection goes: the guard's
     # adapter refuses proxies, so downloads connect directly.
     session.trust_env = False
-    adapter = guard.GuardedAdapter(max_retries=retry, pool_maxsize=16)
+    adapter = connections.GuardedAdapter(max_retries=retry, pool_maxsize=16)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers.update({"User-Agent": user_agent, "Accept": ACCEPT_IMAGES})

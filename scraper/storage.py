@@ -8,6 +8,7 @@ dataset/atomic.py, so a killed run leaves whole files only.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import Counter
@@ -16,8 +17,9 @@ from pathlib import Path
 
 from dataset import scraped
 from dataset.atomic import write_bytes
+from dataset.errors import DatasetError
 from dataset.hashing import NearDuplicateIndex
-from scraper.errors import Rejected
+from scraper.errors import Rejected, ScrapeError
 
 NEAR_DUPLICATE_DISTANCE = 4  # pHash bits; the merge stage's default (merge.near_duplicate_distance)
 
@@ -71,8 +73,7 @@ class Storage:
                 return None
             self._refuse_duplicate(picture)
             started = time.perf_counter()
-            write_bytes(self.folder / name, picture.data, durable=True)
-            scraped.append_record(self.folder, self._record(picture, name))
+            self._write(name, picture)
             self.seconds_write += time.perf_counter() - started
             self.count += 1
             self.new += 1
@@ -81,6 +82,18 @@ class Storage:
             self._pixels.add(picture.pixel_sha256)
             self._near.add(picture.phash, name)
             return name
+
+    def _write(self, name: str, picture) -> None:
+        """The file, then its line; ScrapeError (one line) when the disk refuses either,
+        with the file removed again: the folder stays as it was before this picture."""
+        try:
+            write_bytes(self.folder / name, picture.data, durable=True)
+            scraped.append_record(self.folder, self._record(picture, name))
+        except (OSError, DatasetError) as e:
+            with contextlib.suppress(OSError):
+                (self.folder / name).unlink()
+            reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+            raise ScrapeError(f"cannot save pictures in {self.folder}: {reason}") from None
 
     def _refuse_duplicate(self, picture) -> None:
         if picture.sha256 in self._sha or picture.pixel_sha256 in self._pixels:

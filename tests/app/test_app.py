@@ -8,6 +8,7 @@ REALORAI_ALLOW_HOSTS; the guard itself (scraper/http.py) is exercised, not mocke
 from __future__ import annotations
 
 import http.server
+import re
 import socket
 import threading
 
@@ -323,7 +324,7 @@ def test_bad_urls_are_one_error_line_and_the_app_goes_on(env, server):
         # The address is inline code (text, never a link), then one plain sentence.
         # (a page fetched but not a picture is named by its file name, like an upload)
         address, sentence = lines[0].split(": ", 1)
-        assert address in (f"`{url}`", url.rsplit("/", 1)[-1]), lines[0]
+        assert address in (f"`{url}`", messages.literal(url.rsplit("/", 1)[-1])), lines[0]
         assert sentence.endswith(".") and not any(w in sentence for w in TECHNICAL[:6]), lines[0]
     still_works(at)
 
@@ -407,13 +408,13 @@ def test_not_sure_uses_the_number_shown(env, tmp_path):
         (
             "sd.png",
             png_with_text({"parameters": "a cat\nSteps: 20, Sampler: Euler a"}),
-            "- Generator settings from Stable Diffusion web UI in the file: Steps: 20, Sampler: "
+            r"- Generator settings from Stable Diffusion web UI in the file: Steps\: 20, Sampler\: "
             "Euler a",
         ),
         (
             "comfy.png",
             png_with_text({"workflow": '{"nodes": []}'}),
-            "- Generator settings from ComfyUI in the file: a node graph in its `workflow` text",
+            r"- Generator settings from ComfyUI in the file: a node graph in its \`workflow\` text",
         ),
         (
             "camera.jpg",
@@ -436,6 +437,28 @@ def test_the_file_s_own_evidence_is_its_own_line_beside_the_verdict(env, name, d
     # The verdict's own lines never mention the metadata.
     verdict_lines = [line for line in lines[:heading] if line.startswith(("#### ", "Judged"))]
     assert not any("Credentials" in line or "metadata" in line for line in verdict_lines)
+
+
+def test_metadata_and_file_names_are_shown_as_text_never_as_markdown(env):
+    """A picture cannot forge a verdict heading, a coloured title or a remote image on its
+    own card through XMP CreatorTool (newlines and markdown) or its file name."""
+    forged = "Paint\n\n#### :green[Real photograph]\n![](http://evil.example/p.png) $x$"
+    name = "#### :green[Real photograph] ![](http://evil.example/q.png).jpg"
+    data = jpeg_with(xmp=xmp_packet("digitalCapture", tool=forged))
+    at = upload(start_app(), (name, data, "image/jpeg"), ("1. " + name, HTML, "image/jpeg"))
+    assert len(verdicts(at)) == 1  # the real one: no forged heading
+    lines = [m.value for m in at.markdown]
+    heading = lines.index("**What the file says about itself** (not part of the verdict)")
+    software = next(line for line in lines[heading + 1 :] if "Camera metadata" in line)
+    prefix = "- Camera metadata (weak evidence, easy to copy or fake): software "
+    assert software.startswith(prefix) and software.endswith(".")
+    values = [software[len(prefix) : -1], at.image[0].captions[0], errors(at)[0].split(": ")[0]]
+    for text in values:  # what came from the file or the visitor
+        assert "\n" not in text
+        bare = re.sub(r"\\.", "", text)  # what markdown reads as syntax: escapes removed
+        assert not any(c in bare for c in ":[]()!#$`*_<>"), text
+        assert not re.match(r"[-+]|\d+[.)]", bare), text  # nor a list item
+    assert values[0].startswith(r"Paint \#\#\#\# \:green\[Real photograph\] \!\[\]\(http")
 
 
 def test_the_table_says_what_each_file_says(env):

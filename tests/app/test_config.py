@@ -71,3 +71,22 @@ def test_the_page_states_the_limit_the_browser_and_the_app_apply(env):
     assert f"larger than {settings.max_mb:g} MB" in too_large
     assert [e.value for e in at.error] == [f"over.png: {too_large}"]
     assert "under.png" in [c for image in at.image for c in image.captions]
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("url_timeout_s", "1.0e+10"), ("url_timeout_s", "301"), ("max_upload_mb", "1.0e+9")],
+)
+def test_an_absurd_timeout_or_upload_limit_is_one_line_naming_the_key(
+    tmp_path, monkeypatch, key, value
+):
+    """app.url_timeout_s: 1.0e+10 was accepted and then crashed the fetch (OverflowError
+    from settimeout)."""
+    from settings.checks import ParamsError
+
+    overlay = tmp_path / "overlay.yaml"
+    overlay.write_text(f"app:\n  {key}: {value}\n")
+    monkeypatch.setenv("PARAMS_OVERLAY", str(overlay))
+    with pytest.raises(ParamsError, match=rf"app\.{key} must be at most [\d.]+, got ") as caught:
+        config.load_settings(env={})
+    assert "\n" not in str(caught.value)

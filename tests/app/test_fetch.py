@@ -46,3 +46,64 @@ def test_a_server_trickling_its_headers_cannot_hold_the_url_box_past_its_timeout
         with pytest.raises(FetchError, match="did not answer within 1 seconds"):
             fetch_url(f"{server.url}/x.jpg", allow_hosts=("127.0.0.1",), **LIMITS)
         assert not server.finished.is_set()  # given up while the server was still sending
+
+
+# --- name servers that stall (issue 28) ---
+
+
+@pytest.fixture
+def stalling_names(monkeypatch):
+    """*.silent.test: a name server that does not answer for 5 s (as one that answered
+    once and went silent); fine.test answers at once with 127.0.0.1."""
+    import socket
+    import time
+
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if str(host).endswith(".silent.test"):
+            time.sleep(5)
+        if str(host).endswith(".test"):
+            return real("127.0.0.1", port, *args, **kwargs)
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+def test_a_silent_name_server_cannot_hold_the_url_box_past_its_timeout(stalling_names):
+    """The URL was checked outside the fetch's deadline: a name that never resolves held a
+    1 s fetch for the resolver's whole timeout."""
+    import time
+
+    began = time.monotonic()
+    with pytest.raises(FetchError, match="did not answer within 1 seconds"):
+        fetch_url("http://a.silent.test/x.jpg", **LIMITS)
+    assert time.monotonic() - began < 2.5
+
+
+def test_stalled_names_cannot_fill_the_resolver_for_other_visitors(stalling_names):
+    """Ten fetches of stalling names at once, then another visitor's fetch of a name that
+    answers: the eight threads of the old shared pool were all held by the stalled
+    lookups, and this fetch queued behind them until it timed out."""
+    import threading
+    import time
+
+    with RawServer(answer_secret) as other:
+        stalled = [
+            threading.Thread(target=_fails, args=(f"http://n{i}.silent.test/x.jpg",))
+            for i in range(10)
+        ]
+        for thread in stalled:
+            thread.start()
+        time.sleep(0.2)  # every stalled lookup is under way
+        began = time.monotonic()
+        data = fetch_url(f"http://fine.test:{other.port}/x.jpg",
+                         allow_hosts=(f"fine.test:{other.port}",), **LIMITS)  # fmt: skip
+        assert data == b"SECRET" and time.monotonic() - began < 1
+        for thread in stalled:
+            thread.join()
+
+
+def _fails(url):
+    with pytest.raises(FetchError):
+        fetch_url(url, **LIMITS)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from dataset import cifake, imaging, merge, preprocess
+from dataset import cifake, frames, imaging, merge, preprocess
 
 
 def pillow_alone(data: bytes, shrink_to: int | None = None) -> np.ndarray:
@@ -19,7 +19,7 @@ def pillow_alone(data: bytes, shrink_to: int | None = None) -> np.ndarray:
     if shrink_to:
         image.draft("RGB", (shrink_to, shrink_to))
     image.load()
-    return imaging._to_rgb(ImageOps.exif_transpose(image))
+    return frames.to_rgb(ImageOps.exif_transpose(image))
 
 
 def test_real_cifake_pictures_decode_to_pillows_pixels(cifake_zip):

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from dataset import imaging
+from dataset import frames, imaging
 from dataset.imaging import ImageError, composite_on_white, count_jpeg_scans, decode_image
 from tests.helpers import ROOT, make_image
 
@@ -55,7 +55,7 @@ HOSTILE = {
 
 PROBE = """
 import sys, time
-from dataset import imaging
+from dataset import frames, imaging
 data = open(sys.argv[1], "rb").read()
 call = sys.argv[2]
 start = time.perf_counter()
@@ -130,7 +130,7 @@ def random_rgba(width: int, height: int, seed: int = 0) -> Image.Image:
 def test_tiles_give_the_whole_frames_pixels(fmt, monkeypatch):
     data = encoded(random_rgba(300, 200), fmt, **({"lossless": True} if fmt == "WEBP" else {}))
     whole = decode_image(data)
-    monkeypatch.setattr(imaging, "TILE", 64)
+    monkeypatch.setattr(frames, "TILE", 64)
     assert np.array_equal(decode_image(data), whole)
 
 
@@ -174,7 +174,7 @@ def test_scans_are_counted_from_the_markers():
 
 
 def test_a_jpeg_with_too_many_scans_is_refused_in_one_line():
-    with pytest.raises(ImageError, match=r"too many scans \(20,000 > 100\)") as caught:
+    with pytest.raises(ImageError, match=r"too many scans \(more than 100\)") as caught:
         decode_image(many_scans(20_000))
     assert "\n" not in str(caught.value)
 

@@ -255,3 +255,66 @@ def test_a_web_pictures_row_is_the_web_views_verdict(pictures, model_dir):
     )
     assert (row["view"], row["kind"]) == ("web", "web picture") == (expected.view, expected.kind)
     assert row["p_real"] == pytest.approx(expected.p_real, abs=1e-3)
+
+
+# --- hostile file systems and files (issue 28) ---
+
+
+@pytest.mark.timeout(120)
+def test_every_argument_and_found_entry_gets_a_row(tmp_path, model_dir):
+    """A dangling link, a link loop and a FIFO named *.jpg, in a folder and as arguments:
+    each is an error row (they had none), and a FIFO is never waited on."""
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "good.png").write_bytes(solid(255))
+    (folder / "gone.jpg").symlink_to(tmp_path / "nowhere.jpg")
+    (folder / "loop.jpg").symlink_to(folder / "loop.jpg")
+    os.mkfifo(folder / "pipe.jpg")
+    loop, fifo = tmp_path / "loop2.png", tmp_path / "pipe2.png"
+    loop.symlink_to(loop)
+    os.mkfifo(fifo)
+    code, out, _ = run(["--json", str(folder), str(loop), str(fifo)], model_dir)
+    rows = {Path(r["path"]).name: r["error"] for r in json.loads(out)}
+    assert code == 1 and rows == {
+        "gone.jpg": "a symbolic link to nothing",
+        "good.png": None,
+        "loop.jpg": "a symbolic link loop, not a file",
+        "pipe.jpg": "not a regular file (a FIFO)",
+        "loop2.png": "a symbolic link loop, not a file",
+        "pipe2.png": "not a regular file (a FIFO)",
+    }
+
+
+def test_a_file_is_read_to_the_cap_plus_one_byte_whatever_its_size_said(tmp_path):
+    """/proc files say they are empty and hold more, as a file replaced or grown between
+    the size check and the read does: the read stops at the cap."""
+    assert os.path.getsize("/proc/self/maps") == 0
+    with pytest.raises(predict.ImageError, match="file too large \\(more than 100 bytes\\)"):
+        predict.read_bytes("/proc/self/maps", max_bytes=100)
+    (tmp_path / "small.png").write_bytes(b"x" * 100)
+    assert predict.read_bytes(str(tmp_path / "small.png"), max_bytes=100) == b"x" * 100
+
+
+def test_text_output_is_one_line_per_picture_with_control_characters_escaped(tmp_path, model_dir):
+    """Newlines in a file name and in metadata, ESC sequences in EXIF: three pictures are
+    three lines, and no raw control character reaches the terminal."""
+    from tests.helpers import jpeg_with, xmp_packet
+
+    (tmp_path / "two\nlines.png").write_bytes(solid(255))
+    (tmp_path / "red\x1b[31m.png").write_bytes(solid(0))
+    (tmp_path / "meta.jpg").write_bytes(
+        jpeg_with(xmp=xmp_packet("digitalCapture", tool="Paint\nforged line\n"),
+                  make="\x1b[2J\x1b]0;owned\x07Canon", model="EOS\u2028R5")
+    )  # fmt: skip
+    (tmp_path / "bad\tname\r.jpg").write_bytes(b"<html>")
+    code, out, err = run([str(tmp_path)], model_dir)
+    assert code == 1
+    assert out.count("\n") == 3 and err.count("\n") == 1
+    for text in (out, err):
+        assert not any(c in text for c in "\x1b\x07\r\u2028")
+    assert "two\\nlines.png" in out and "red\\x1b[31m.png" in out
+    assert "bad\\tname\\r.jpg: error:" in err
+    meta = next(line for line in out.splitlines() if "meta.jpg" in line)
+    assert "\\x1b[2J" in meta and "software Paint forged line" in meta
+    code, out, _ = run(["--csv", str(tmp_path)], model_dir)
+    assert out.count("\n") == 5 and "\x1b" not in out  # header + four rows

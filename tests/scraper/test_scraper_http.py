@@ -213,6 +213,44 @@ def test_a_slow_name_server_cannot_hold_a_download_past_its_deadline(
     assert time.monotonic() - began < 4
 
 
+def test_stalled_name_servers_cannot_fill_the_resolver_for_other_fetches(server, slow_names):
+    """Ten downloads of names whose name server stalls (5 s), then one of a name that
+    answers: the old shared pool's eight threads were all held by the stalled lookups and
+    this fetch queued behind them until its deadline. Now a stalled site holds
+    resolver.PER_SITE threads and the rest of its lookups fail at once."""
+    from scraper.errors import FetchError
+
+    port = server[0].rsplit(":", 1)[1]
+
+    def stalled(i):
+        with http.new_session() as own, pytest.raises(FetchError):
+            fetch(own, f"http://n{i}.slow.test:{port}/ai/ai0.jpg", allow=(), timeout=1)
+
+    threads = [threading.Thread(target=stalled, args=(i,)) for i in range(10)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.3)  # every stalled lookup is under way
+    began = time.monotonic()
+    body, _ = fetch(http.new_session(), f"http://localhost:{port}/images/ai/ai0.jpg",
+                    allow=(f"localhost:{port}",), timeout=2)  # fmt: skip
+    assert body and time.monotonic() - began < 1.5
+    for thread in threads:
+        thread.join()
+
+
+def test_the_resolver_shares_a_pending_lookup_and_refuses_past_its_limits(slow_names):
+    from scraper.resolver import Resolver
+
+    resolver = Resolver(per_site=2, max_pending=3)
+    first = resolver.resolve("a.slow.test", 80)
+    assert resolver.resolve("a.slow.test", 80) is first  # shared, not looked up again
+    resolver.resolve("b.slow.test", 80)
+    with pytest.raises(socket.gaierror, match="name servers of slow.test are not answering"):
+        resolver.resolve("c.slow.test", 80).result(0)
+    assert resolver.resolve("localhost", 80).result(2)  # another site still resolves
+    assert first.result(6)
+
+
 # --- the folder: resume bookkeeping ---
 
 

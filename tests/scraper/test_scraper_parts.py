@@ -204,3 +204,36 @@ def test_malformed_urls_in_results_and_redirects_are_each_one_counted_skip(serve
     assert dict(report.failures) == {"malformed URL": 2 * len(MALFORMED)} and storage.count == 1
     skips = [line for line in lines if line.startswith("skip ")]
     assert len(skips) == 2 * len(MALFORMED) and all("malformed" in line for line in skips)
+
+
+def test_a_full_disk_stops_the_scrape_in_one_line_and_leaves_the_folder_whole(
+    server, tmp_path, monkeypatch
+):
+    """No space mid-append (a partial write, then ENOSPC): the manifest is cut back, the
+    picture without its line is removed, and the run ends in report.error (it was a bare
+    OSError from a download thread, leaving a torn line behind)."""
+    import errno
+    import os
+
+    from dataset import scraped
+
+    real_write, calls = os.write, []
+
+    def full_disk(fd, data):
+        calls.append(len(data))
+        if len(calls) == 1:
+            return real_write(fd, bytes(data)[: len(data) // 2])
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(scraped.os, "write", full_disk)
+    report = Report("cats", "real", tmp_path, 10)
+    limits = Limits(allow_hosts=("127.0.0.1",), host_delay_s=0.0)
+    downloader = Downloader(limits, report.seconds, lambda line: None)
+    urls = [f"{server}/images/real/real{i}.jpg" for i in range(3)]
+    storage = Storage(tmp_path, "cats", "real", 10)
+    download_all((Candidate(u, "", None, "script") for u in urls), downloader, storage, report, 1)
+
+    assert "No space left on device" in report.error and "\n" not in report.error
+    assert storage.count == 0 and scraped.read_manifest(tmp_path) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == [scraped.MANIFEST]
+    assert (tmp_path / scraped.MANIFEST).read_bytes() == b""
