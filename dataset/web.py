@@ -16,6 +16,7 @@ data/web/ holds
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,7 +100,7 @@ def load(folder: Path | str = OUT, splits: tuple[str, ...] | None = None) -> Web
         with np.load(paths[1], allow_pickle=False) as stored:
             features = {name: stored[name] for name in stored.files}
         small = np.load(paths[2], allow_pickle=False)
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, zipfile.BadZipFile) as e:  # a truncated .npz is a bad zip
         raise DatasetError(f"{folder}: unreadable web store ({e})") from None
     missing = sorted(set(_COLUMNS) - set(columns)) + sorted(set(FEATURE_SETS) - set(features))
     if missing:
@@ -124,12 +125,21 @@ def jpeg_quality(data: bytes) -> int:
             tables = getattr(image, "quantization", None) or {}
     except Exception:  # noqa: BLE001 - a feature for the baseline, never fatal
         return 0
-    if 0 not in tables:
+    if 0 not in tables or len(tables[0]) != 64:
         return 0
-    # libjpeg scales the standard table (first entry 16) by quality; invert that.
-    scale = float(np.mean(tables[0][:8])) / np.mean([16, 11, 12, 14, 12, 10, 16, 14]) * 100
+    # libjpeg scales the standard luminance table by quality; invert that on the table's
+    # mean, which does not depend on the order Pillow lists it in (natural or zigzag).
+    scale = float(np.mean(tables[0])) / np.mean(_STANDARD_LUMINANCE) * 100
     quality = (200 - scale) / 2 if scale <= 100 else 5000 / scale
     return int(np.clip(round(quality), 1, 100))
+
+
+_STANDARD_LUMINANCE = (  # JPEG Annex K.1, the table libjpeg scales by quality
+    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55,
+    14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62,
+    18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
+    49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
+)  # fmt: skip
 
 
 def file_columns(data: bytes, row: dict) -> dict:

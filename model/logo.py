@@ -107,10 +107,7 @@ def summarise(recipe: str, results: list[tuple[dict, dict]]) -> dict:
     if len(results) > 1 and "seed" in results[0][0]:
         row["mean"] = _round(float(np.mean(means)))
         row["sd"] = _round(float(np.std(means, ddof=1)))
-        row["folds"] = {
-            group: _round(float(np.mean([f["folds"][group]["roc_auc"] for _, f in results])))
-            for group in results[0][1]["folds"]
-        }
+        row["folds"] = {group: _mean_auc(results, group) for group in results[0][1]["folds"]}
     else:  # the best C is the recipe's figure: chosen here, on held-out groups
         best = int(np.argmax(means))
         row.update(best=results[best][0], mean=means[best], folds=results[best][1]["folds"])
@@ -134,6 +131,13 @@ def cnn36_scores(train: WebSet, held: WebSet, settings, seed: int) -> np.ndarray
     )  # fmt: skip
     logit = keras.Model(model.inputs, model.get_layer("logit").output)
     return np.asarray(logit(held.small.astype("float32"), training=False)).reshape(-1)
+
+
+def _mean_auc(results: list[tuple[dict, dict]], group: str) -> float | None:
+    """A group's ROC-AUC over the seeds; None when it has one label only (no ROC-AUC)."""
+    values = [f["folds"][group]["roc_auc"] for _, f in results]
+    values = [v for v in values if v is not None]
+    return _round(float(np.mean(values))) if values else None
 
 
 def _round(value):

@@ -82,6 +82,11 @@ def compose(backbone_model, head, features: list[str]):
     pixels = keras.Input((size, size, 3), dtype="uint8", name="pixels")
     pooled = backbone_model(keras.ops.cast(pixels, "float32"))
     parts = [pooled[name] for name in features]
+    width, wanted = sum(int(p.shape[-1]) for p in parts), int(head.input_shape[-1])
+    if width != wanted:
+        raise ModelError(
+            f"the web head takes {wanted} features, but {'+'.join(features)} gives {width}"
+        )
     x = parts[0] if len(parts) == 1 else keras.layers.Concatenate(name="features")(parts)
     for name in ("standardise", "logit", "p_real"):
         layer = head.get_layer(name)

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import json
-import zipfile
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -128,19 +127,11 @@ def test_a_store_lacking_a_feature_set_is_refused(tmp_path):
         assert f"lacks {name!r}; re-run web_features" in one_line_error(tmp_path / "web")
 
 
-TRUNCATED_NPZ = pytest.mark.xfail(
-    reason="bug: dataset/web.load catches (OSError, ValueError), but a truncated .npz "
-    "raises zipfile.BadZipFile (neither): a traceback instead of a one-line DatasetError",
-    raises=zipfile.BadZipFile,
-    strict=True,
-)
-
-
 @pytest.mark.parametrize(
     "name",
     [
-        pytest.param(store.INDEX, marks=TRUNCATED_NPZ),
-        pytest.param(store.FEATURES, marks=TRUNCATED_NPZ),
+        store.INDEX,
+        store.FEATURES,
         store.SMALL,
     ],
 )
@@ -190,13 +181,6 @@ def test_file_columns_tell_format_size_and_jpeg_quality():
     assert qualities == sorted(qualities) and len(set(qualities)) == 4  # at least in order
 
 
-@pytest.mark.xfail(
-    reason="bug: dataset/web.jpeg_quality reads the first 8 entries of Pillow's luminance "
-    "table as zigzag order, but Pillow (13.0 here) gives natural order: quality 50 reads "
-    "as 23, 70 as 38, 90 as 79 (still monotone, so the container baseline only loses "
-    "linearity)",
-    strict=True,
-)
 @pytest.mark.parametrize("quality", [50, 75, 90])
 def test_jpeg_quality_estimates_the_encoders_setting(quality):
     assert abs(store.jpeg_quality(jpeg_at(quality)) - quality) <= 3
@@ -529,12 +513,6 @@ def test_a_web_view_without_its_backbone_or_features_is_refused(view, needle):
     assert needle in str(raised.value) and "\n" not in str(raised.value)
 
 
-@pytest.mark.xfail(
-    reason="bug: a card whose features disagree with the head's width (head+mid head, "
-    "card features [head]) surfaces Keras' multi-line ValueError from web_view.compose, "
-    "not a one-line ModelError",
-    strict=True,
-)
 def test_a_card_whose_features_do_not_fit_the_head_is_one_line(tmp_path):
     from model import published
 
