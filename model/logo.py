@@ -12,6 +12,8 @@ measures the choice. Recipes:
 - head, head_mid, early: logistic regression on the frozen backbone's pooled head
   features, on those and the mid-stage ones, and on every early block's (one run per
   C: deterministic);
+- early_small: the early features of the picture and of its 32 px copy (a measured
+  alternative: serving would need a second backbone call per picture);
 - mlp_early: a small two-layer head on the early features (one run per seed).
 """
 
@@ -24,7 +26,8 @@ from model import container
 from model.intervals import bootstrap, roc_auc
 
 FEATURES = {
-    "head": ("head",), "head_mid": ("head", "mid"), "early": ("early",), "mlp_early": ("early",),
+    "head": ("head",), "head_mid": ("head", "mid"), "early": ("early",),
+    "early_small": ("early", "small_early"), "mlp_early": ("early",),
 }  # fmt: skip
 
 
@@ -68,7 +71,7 @@ def fold_scores(recipe: str, train: WebSet, held: WebSet, *, C=1.0, seed=0, cnn=
 
 def runs(recipe: str, settings) -> list[dict]:
     """The runs of a recipe: one per C (logistic recipes), one per seed (stochastic)."""
-    if recipe in ("head", "head_mid", "early"):
+    if recipe in ("head", "head_mid", "early", "early_small"):
         return [{"C": c} for c in settings.C]
     if recipe in ("mlp_early", "cnn36"):
         return [{"seed": s} for s in settings.seeds]

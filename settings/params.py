@@ -143,7 +143,7 @@ class Web:
             )
 
 
-LOGO_RECIPES = ("container", "cnn36", "head", "head_mid", "early", "mlp_early")
+LOGO_RECIPES = ("container", "cnn36", "head", "head_mid", "early", "early_small", "mlp_early")
 
 
 @dataclass(frozen=True)
@@ -154,7 +154,7 @@ class Logo:
     recipes: list[str] = field(default_factory=lambda: list(LOGO_RECIPES))
     C: list[float] = field(default_factory=lambda: [0.0003, 0.001, 0.003, 0.01])  # per recipe
     seeds: list[int] = field(default_factory=lambda: [1, 2, 3])  # stochastic recipes
-    cnn_epochs: int = within(1, 1000, 12)  # the cnn36 recipe's epochs
+    cnn_epochs: int = within(1, 1000, 8)  # the cnn36 recipe's epochs
     bootstrap: int = field(default=1000, metadata={"min": 100, "max": 100_000})
 
     def __post_init__(self):
