@@ -65,11 +65,15 @@ def show_status(slot, loader) -> None:
 
 def band_sentence(card: dict, settings) -> str:
     """Where the verdict is "Not sure": the band around each view's threshold."""
-    half = settings.uncertain_band / 2
-    edges = {
-        view["kind"]: (max(0.0, view["threshold"] - half), min(1.0, view["threshold"] + half))
-        for view in card["views"].values()
-    }
+    edges = {}
+    for view in card["views"].values():
+        # as model.serve.Predictor.band_of: the setting, or the band the card measured
+        # for this view when that is wider (the web view's, from held-out groups)
+        measured = view.get("uncertain_band")
+        measured = measured if isinstance(measured, (int, float)) else 0.0
+        half = max(settings.uncertain_band, measured) / 2
+        edges[view["kind"]] = (max(0.0, view["threshold"] - half),
+                               min(1.0, view["threshold"] + half))  # fmt: skip
     if len(set(edges.values())) == 1:
         low, high = next(iter(edges.values()))
         return f"Not sure between p_real {low:.2f} and {high:.2f}."

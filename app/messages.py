@@ -8,7 +8,8 @@ import re
 TITLES = {"real": "Real photograph", "ai": "AI-generated", "uncertain": "Not sure"}
 UNSURE = (
     "The model is not sure: p_real {p} is inside {low}–{high}, too close to the middle to "
-    "call either way. Look at the other evidence below, or try a larger copy of the picture."
+    "call either way. Another copy of the picture will not settle it (every picture is "
+    "resized before it is judged): look at what the file says about itself below."
 )
 MEANING = (
     "p_real runs from 0 (AI-generated) to 1 (real photograph). The model judges small-scale "

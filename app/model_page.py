@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app import analysis, charts, common, tables, verdict
-from app.curves import training_curves
+from app.curves import STAGES, training_curves
 from model import published
 from model.errors import ModelError
 from settings.errors import first_line
@@ -146,7 +146,7 @@ def curves_section(settings) -> None:
     st.subheader("Training curves")
     st.caption("Per epoch, from the training stages' dvclive files (reports/<stage>/plots/).")
     for stage, metrics in curves.items():
-        st.markdown(f"**{stage}**")
+        st.markdown(f"**{STAGES.get(stage, stage)}**")
         columns = st.columns(min(3, len(metrics)))
         for k, (metric, rows) in enumerate(metrics.items()):
             columns[k % len(columns)].altair_chart(charts.curve(metric, rows), width="stretch")

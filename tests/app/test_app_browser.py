@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
 import time
@@ -204,18 +205,28 @@ def test_verdicts_evidence_and_heat_maps_in_a_real_browser(
     """Points 1, 3 and 5 of issue 17 as a visitor sees them."""
     from selenium.webdriver.common.by import By
 
-    web = photo_like(tmp_path / "sky.jpg")  # 640x480: a web picture, judged by patches
+    web = photo_like(tmp_path / "sky.jpg")  # 640x480: a web picture, judged by the web view
     small = write(tmp_path / "small.png", solid(250, size=(32, 32)))  # CIFAKE-sized
     signed = write(tmp_path / "signed.jpg", with_c2pa(make_image(160, 120)))
     browser.get(streamlit_app)
-    wait_for(browser, "input[type=file]").send_keys(f"{web}\n{small}\n{signed}")
+    uploader = wait_for(browser, "input[type=file]")
+    # What the model can and cannot tell, read above the uploader before any upload.
+    wait_for_text(browser, "On web pictures from sources it never trained on it is right about")
+    info = browser.find_element(By.CSS_SELECTOR, "[data-testid=stAlertContentInfo]")
+    assert "71% of the time" in info.text and "93.1% of the time" in info.text, info.text
+    box = browser.find_element(By.CSS_SELECTOR, "[data-testid=stFileUploader]")
+    assert info.location["y"] < box.location["y"]
+    uploader.send_keys(f"{web}\n{small}\n{signed}")
     wait_for_text(browser, "Download CSV")
-    wait_for_text(browser, "Judged as a web picture, patch by patch.")
+    wait_for_text(browser, "Judged as a web picture, by an ImageNet network at 224×224.")
     text = body(browser)
-    assert "Judged as a CIFAKE-sized picture, the whole picture at once." in text
+    assert "Judged as a CIFAKE-sized picture, shrunk to 36×36 pixels." in text
     assert "right on 93.1% of 400 test CIFAKE-sized pictures (interval 90.5%–95.2%)" in text
     assert "p_real is calibrated on CIFAKE-sized pictures" in text
-    assert "p_real is a score, not a calibrated probability" in text
+    assert "p_real is calibrated on web pictures" in text
+    # Each web verdict quotes how often verdicts this confident were right on held-out sources.
+    rows = re.findall(r"were right (\d+)% of the time", text)
+    assert len(rows) == 2 and all(0 < int(r) <= 100 for r in rows), rows
     assert (
         "Content Credentials: made with Test Generator 2.1, signed by Realorai Test Lab — valid"
     ) in text
@@ -227,12 +238,14 @@ def test_verdicts_evidence_and_heat_maps_in_a_real_browser(
     browser.save_screenshot(str(artifacts_dir / "app-upload.png"))
 
     click_toggle(browser, "Heat maps")
-    wait_for_text(browser, "Where the model saw signs of AI generation")
-    wait_for_text(browser, "Colour scale: dark = looks real, bright = looks AI-generated")
-    wait_for_text(browser, "Each square is one patch")
+    wait_for_text(browser, "Where the model saw signs of a real photograph")  # the small one
+    wait_for_text(browser, "Colour scale: dark = no sign, bright = strong sign of a real photograph")
+    wait_for_text(browser, "No heat map for web pictures")  # the two web pictures
+    assert body(browser).count("No heat map for web pictures") == 2
+    assert "Each square is one patch" not in body(browser)
     time.sleep(0.8)
     images = browser.find_elements(By.CSS_SELECTOR, "[data-testid=stImage] img")
-    assert len(images) >= 9  # original, map and legend for each of the three
+    assert len(images) == 5  # original, map and legend of the small one; each web picture
     browser.set_window_size(1280, 3000)
     time.sleep(1.0)
     browser.save_screenshot(str(artifacts_dir / "app-heatmap.png"))
@@ -315,8 +328,11 @@ def test_examples_and_model_page_in_a_real_browser(streamlit_app, browser, artif
         {"features": [{"name": "prefers-color-scheme", "value": "dark"}]},
     )
     browser.get(f"{streamlit_app}/model")
-    wait_for_text(browser, "Patches of larger pictures: web pictures")
+    wait_for_text(browser, "Web pictures: web pictures")
+    wait_for_text(browser, "Per group held out of training")
     wait_for_text(browser, "Training curves")
+    wait_for_text(browser, "Small pictures (the whole view)")
+    assert "train_web" not in body(browser)
     wait_for_text(browser, "real · cifake → p_real")
     time.sleep(1.5)  # Vega draws after the page arrives
     charts = browser.find_elements(By.CSS_SELECTOR, "[data-testid=stVegaLiteChart]")
