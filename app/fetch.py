@@ -3,6 +3,7 @@ redirect hop re-checked against private addresses). No Streamlit here."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import unquote, urlsplit
 
 from app import config, messages
@@ -35,11 +36,25 @@ def fetch_url(url: str, *, allow_hosts=(), max_bytes: int, timeout: float) -> by
         finally:
             session.close()
     except ScrapeError as e:
-        kind = getattr(e, "kind", "connection")
-        raise FetchError(messages.fetch_problem(kind, **words)) from None
+        raise FetchError(messages.fetch_problem(problem_kind(e), **words)) from None
     except (requests.RequestException, OSError, ValueError):
         raise FetchError(messages.fetch_problem("connection", **words)) from None
     return data
+
+
+# scraper.guard's refusals of an address that is not public: "refused HOST: it resolves
+# to loopback address 127.0.0.1", "... connected to private address 10.0.0.2 port 80"
+# (the kinds of scraper.addresses.not_public)
+NOT_PUBLIC = re.compile(r"^refused \S+: (it resolves|connected) to [\w-]+ address ")
+
+
+def problem_kind(error) -> str:
+    """messages.fetch_problem's kind for a ScrapeError: its own, except that a refused
+    address that is local or private is told apart from a refused scheme or form."""
+    kind = getattr(error, "kind", "connection")
+    if kind == "refused" and NOT_PUBLIC.match(str(error)):
+        return "private"
+    return kind
 
 
 def url_name(url: str) -> str:

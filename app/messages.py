@@ -97,11 +97,18 @@ def fetch_problem(kind: str, *, max_mb: float, timeout: float) -> str:
     """One plain sentence for a URL that could not be fetched (scraper.http's error kinds)."""
     if kind == "empty":
         return "Paste the address of a picture, starting with http:// or https://."
+    if kind == "private":
+        return (
+            "That is a local or private address (this computer or a private network), which "
+            "the app does not fetch from; use the picture's public web address."
+        )
     if kind == "refused":
         return (
             "The app only fetches pictures from public web addresses starting with http:// or "
             "https://; this address is refused."
         )
+    if kind == "malformed URL":
+        return "This address is not written correctly; copy it again from the browser's address bar."
     if kind.startswith("HTTP 4"):
         return (
             f"The website answered that there is no picture for us at this address ({kind}); "

@@ -332,6 +332,22 @@ def test_bad_urls_are_one_error_line_and_the_app_goes_on(env, server):
 
 
 @needs_http
+def test_a_loopback_url_is_called_a_local_or_private_address(env, server):
+    """Issue 27 item 6: the address starts with http://, so the public-address sentence
+    did not say what was wrong with it."""
+    base, port = server
+    at = start_app()
+    for url in ("http://127.0.0.1:8599/", f"{base}/white.png", f"http://localhost:{port}/to-loopback"):
+        at = check_url(at, url)
+        assert errors(at) == [f"`{url}`: {messages.fetch_problem('private', max_mb=20, timeout=10)}"]
+        assert "that is a local or private address" in errors(at)[0].lower()
+        assert "starting with http://" not in errors(at)[0] and not verdicts(at)
+    at = check_url(at, "ftp://example.com/a.png")  # a scheme the app does not fetch
+    assert "public web addresses starting with http:// or https://" in errors(at)[0]
+    still_works(at)
+
+
+@needs_http
 def test_empty_url_clears_the_url_picture(env, server):
     base, _ = server
     env.setenv("REALORAI_ALLOW_HOSTS", "127.0.0.1")
@@ -753,8 +769,8 @@ def test_allow_hosts_from_the_environment(model_dir):
 
 
 def test_every_fetch_problem_is_one_plain_sentence():
-    kinds = ["empty", "refused", "HTTP 404", "HTTP 503", "timed out", "too large", "redirects",
-             "connection", "retries"]  # fmt: skip
+    kinds = ["empty", "refused", "private", "malformed URL", "HTTP 404", "HTTP 503",
+             "timed out", "too large", "redirects", "connection", "retries"]  # fmt: skip
     for kind in kinds:
         sentence = messages.fetch_problem(kind, max_mb=20, timeout=10)
         assert sentence.endswith(".") and ". " not in sentence and "\n" not in sentence

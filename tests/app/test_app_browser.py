@@ -281,6 +281,16 @@ def test_not_sure_and_plain_errors_in_a_real_browser(
     )  # fmt: skip
     assert not alert.find_elements(By.TAG_NAME, "a"), "a refused URL must not be a link"
     assert alert.find_element(By.TAG_NAME, "code").text == refused
+
+    # A loopback address starts with http://: the sentence names what is wrong with it.
+    from selenium.webdriver.common.keys import Keys
+
+    url_box = browser.find_element(By.CSS_SELECTOR, "input[aria-label='…or an image URL']")
+    url_box.send_keys(Keys.CONTROL, "a")
+    url_box.send_keys("http://127.0.0.1:8599/")
+    browser.find_element(By.XPATH, "//button[.//*[text()='Check URL']]").click()
+    wait_for_text(browser, "That is a local or private address")
+    assert "this address is refused" not in body(browser)
     browser.set_window_size(1280, 2000)
     time.sleep(1.0)
     browser.save_screenshot(str(artifacts_dir / "app-batch.png"))

@@ -14,6 +14,7 @@ from tests.raw_server import RawServer, answer_secret, trickle
 
 LIMITS = {"max_bytes": 10**6, "timeout": 1.0}
 REFUSED = messages.fetch_problem("refused", max_mb=10**6 / 2**20, timeout=1.0)
+PRIVATE = messages.fetch_problem("private", max_mb=10**6 / 2**20, timeout=1.0)
 
 
 @pytest.fixture
@@ -26,7 +27,7 @@ def test_a_backslash_url_is_refused_before_it_reaches_this_machine(trap):
     # urllib.parse reads the host as the public address; requests connects to 127.0.0.1
     with pytest.raises(FetchError) as caught:
         fetch_url(rf"http://127.0.0.1:{trap.port}\@93.184.216.34/../secret", **LIMITS)
-    assert str(caught.value) == REFUSED
+    assert str(caught.value) == PRIVATE  # where it would have connected: this machine
     assert trap.received == b""
 
 
@@ -37,8 +38,30 @@ def test_an_allowed_host_and_port_is_fetched_and_no_other_port(trap):
         for url in (f"{trap.url}/x.jpg", rf"http://127.0.0.1:{trap.port}\@{entry}/x.jpg"):
             with pytest.raises(FetchError) as caught:
                 fetch_url(url, allow_hosts=(entry,), **LIMITS)
-            assert str(caught.value) == REFUSED, url
+            assert str(caught.value) == PRIVATE, url
     assert trap.received == b""
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1:8599/", "http://localhost:8599/a.png", "http://[::1]:8599/",
+     "http://10.0.0.1/a.png", "http://192.168.1.20/a.png", "http://169.254.169.254/latest"],
+)  # fmt: skip
+def test_a_local_or_private_address_is_named_as_such(url):
+    """Issue 27 item 6: http://127.0.0.1:8599/ starts with http://, so the sentence about
+    public addresses starting with http:// did not say what was wrong."""
+    with pytest.raises(FetchError) as caught:
+        fetch_url(url, **LIMITS)
+    sentence = str(caught.value)
+    assert sentence == PRIVATE and "local or private address" in sentence
+    assert "starting with http://" not in sentence
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.com/a.png", "http:///x"])
+def test_a_refused_scheme_or_form_keeps_the_public_address_sentence(url):
+    with pytest.raises(FetchError) as caught:
+        fetch_url(url, **LIMITS)
+    assert str(caught.value) == REFUSED
 
 
 def test_a_server_trickling_its_headers_cannot_hold_the_url_box_past_its_timeout():
