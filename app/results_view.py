@@ -54,22 +54,25 @@ def show_table(results: list[analysis.Result]) -> None:
 
 
 def show_card(predictor, result: analysis.Result, show_heat: bool) -> None:
+    """The verdict across the card's top, then the picture beside the details: on a
+    narrow screen, where columns stack, the verdict comes first, then the picture, then
+    the details (issue 27 item 8)."""
     p = result.prediction
     with st.container(border=True):
+        st.markdown(f"#### :{COLOURS[p.verdict]}[{messages.TITLES[p.verdict]}]")
+        st.progress(min(max(p.p_real, 0.0), 1.0), text=f"p_real = {verdict.p_text(p.p_real)}")
+        if p.probabilities:  # a three-class model: real, edited, AI-generated
+            st.markdown(verdict.probabilities_table(p.probabilities))
+        if p.verdict == "uncertain":
+            st.markdown(verdict.unsure_line(p, predictor.band_edges(p.view)))
+        st.markdown(verdict.reliability_line(p))
         left, right = st.columns([3, 2])
         with left:
             if show_heat:
                 show_heat_map(predictor, result)
             else:
-                st.image(result.picture, caption=messages.literal(result.name), width="stretch")
+                show_picture(result)
         with right:
-            st.markdown(f"#### :{COLOURS[p.verdict]}[{messages.TITLES[p.verdict]}]")
-            st.progress(min(max(p.p_real, 0.0), 1.0), text=f"p_real = {verdict.p_text(p.p_real)}")
-            if p.probabilities:  # a three-class model: real, edited, AI-generated
-                st.markdown(verdict.probabilities_table(p.probabilities))
-            if p.verdict == "uncertain":
-                st.markdown(verdict.unsure_line(p, predictor.band_edges(p.view)))
-            st.markdown(verdict.reliability_line(p))
             note = verdict.calibration_line(p) + f" Judged in {p.milliseconds:.1f} ms."
             if result.true_label:
                 note += f" True label: {result.true_label}."
@@ -80,22 +83,29 @@ def show_card(predictor, result: analysis.Result, show_heat: bool) -> None:
             st.caption(messages.MEANING)
 
 
+def show_picture(result: analysis.Result) -> None:
+    """The picture with its name; a small one (shown enlarged with visible pixels, see
+    analysis.display_picture) at its display size, not stretched to the column."""
+    small = max(result.picture.shape[:2]) < 2 * analysis.SMALL
+    st.image(result.picture, caption=messages.literal(result.name),
+             width="content" if small else "stretch")  # fmt: skip
+
+
 def show_heat_map(predictor, result: analysis.Result) -> None:
     """Original and map side by side, a colour legend, a caption in words."""
     p = result.prediction
     picture = result.picture
     if p.view != "whole":  # the web view draws no map (its backbone is not a CAM network)
-        st.image(picture, caption=messages.literal(result.name), width="stretch")
+        show_picture(result)
         st.caption(messages.NO_WEB_HEAT_MAP)
         return
     if not predictor.has_gradcam:  # Keras could not be loaded: the verdict stands alone
-        st.image(picture, caption=messages.literal(result.name), width="stretch")
+        show_picture(result)
         st.caption(messages.NO_HEAT_MAP)
         return
-    else:
-        heat = analysis.heat_of(predictor, result)
-        caption = messages.HEAT_CAPTION[p.label]
-        ends = ("no sign", f"strong sign of {'AI' if p.label == 'ai' else 'a real photograph'}")
+    heat = analysis.heat_of(predictor, result)
+    caption = messages.HEAT_CAPTION[p.label]
+    ends = ("no sign", f"strong sign of {'AI' if p.label == 'ai' else 'a real photograph'}")
     region = analysis.region_of(predictor, result)  # whole view only
     original, mapped, *beside = st.columns(2 if region is None else 3)
     original.image(picture, caption=messages.literal(result.name), width="stretch")

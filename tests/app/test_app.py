@@ -274,6 +274,38 @@ def test_a_web_picture_with_heat_maps_on_says_it_has_none(env):
     assert verdicts(at) == before and len(before) == 1
 
 
+def in_order(node):
+    """The page's elements in the order they are drawn (blocks opened, depth first)."""
+    children = getattr(node, "children", None)
+    if children is None:
+        yield node
+        return
+    for child in children.values():
+        yield from in_order(child)
+
+
+@pytest.mark.parametrize("heat", [False, True])
+def test_a_card_reads_verdict_then_picture_then_details(env, heat):
+    """Issue 27 item 8: on a narrow screen columns stack in the order they are drawn, so
+    the verdict (title, p_real, how often it is right) is drawn before the picture, and
+    the details (calibration, the file's own evidence) after it."""
+    at = upload(start_app(), ("small.png", solid(255), "image/png"),
+                ("web.jpg", make_image(640, 480, seed=2), "image/jpeg"))  # fmt: skip
+    at.toggle(key="heatmap").set_value(heat).run()
+    kinds = []
+    for node in in_order(at.main):
+        value = str(getattr(node, "value", ""))
+        if node.type == "markdown" and value.startswith("#### :"):
+            kinds.append("verdict")
+        elif node.type == "markdown" and value.startswith("Judged as"):
+            kinds.append("reliability")
+        elif node.type == "image" and node.captions[0] in ("small.png", "web.jpg"):
+            kinds.append("picture")
+        elif node.type == "markdown" and value.startswith("**What the file says"):
+            kinds.append("details")
+    assert kinds == ["verdict", "reliability", "picture", "details"] * 2, kinds
+
+
 # --- URLs ---
 
 

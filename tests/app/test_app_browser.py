@@ -296,6 +296,32 @@ def test_not_sure_and_plain_errors_in_a_real_browser(
     browser.save_screenshot(str(artifacts_dir / "app-batch.png"))
 
 
+def test_a_narrow_screen_reads_verdict_picture_details(
+    streamlit_app, browser, tmp_path, artifacts_dir
+):
+    """Issue 27 item 8, at 400 px wide (a phone): what the model can tell is on the page
+    itself (the sidebar is folded away), and each card reads verdict first, then the
+    picture, then the details, from the top down."""
+    from selenium.webdriver.common.by import By
+
+    web = photo_like(tmp_path / "sky.jpg")
+    browser.set_window_size(400, 857)
+    browser.get(streamlit_app)
+    wait_for(browser, "input[type=file]").send_keys(str(web))
+    wait_for_text(browser, "Judged as a web picture")
+    time.sleep(0.8)
+    info = browser.find_element(By.CSS_SELECTOR, "[data-testid=stAlertContentInfo]")
+    assert info.is_displayed() and "right about 71% of the time" in info.text
+    verdict = browser.find_element(By.CSS_SELECTOR, "h4")
+    picture = browser.find_element(By.CSS_SELECTOR, "[data-testid=stImage] img")
+    details = browser.find_element(By.XPATH, "//*[contains(text(), 'What the file says')]")
+    tops = [e.location["y"] for e in (verdict, picture, details)]
+    assert tops == sorted(tops) and len(set(tops)) == 3, tops
+    verdict_bottom = verdict.location["y"] + verdict.size["height"]
+    assert verdict_bottom <= picture.location["y"]  # stacked, not side by side
+    browser.save_screenshot(str(artifacts_dir / "app-narrow.png"))
+
+
 def test_visitor_menu_and_theme_in_a_real_browser(streamlit_app, browser, artifacts_dir):
     """Point 6: no developer options in the ⋮ menu, and the theme choice where the hint
     says it is (Streamlit 1.67: System / Light / Dark at the top of the menu)."""
