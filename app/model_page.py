@@ -37,7 +37,13 @@ def draw() -> None:
 
 
 def describe(card: dict) -> None:
+    """The model's name, then in plain words what it can tell and what it cannot (the
+    card's figures, each with the pictures it was measured on); how it is built, in an
+    expander."""
     st.subheader(card.get("name", "Unnamed model"))
+    summary = verdict.model_summary(card)
+    if summary:
+        st.markdown("  \n".join(summary))
     lines = []
     if card.get("architecture"):
         lines.append(f"**Architecture:** {card['architecture']}")
@@ -50,7 +56,8 @@ def describe(card: dict) -> None:
     if made:
         lines.append(f"**Built:** {made}")
     if lines:
-        st.markdown("  \n".join(lines))
+        with st.expander("How it is built"):
+            st.markdown("  \n".join(lines))
 
 
 def view_section(name: str, view: dict) -> None:
@@ -62,13 +69,8 @@ def view_section(name: str, view: dict) -> None:
             f", through an ImageNet network ({view['backbone']['name']}, weights from "
             f"{view['backbone']['package']} {view['backbone']['version']}) and a linear head"
         )
-    calibration = (
-        f"temperature {view['temperature']:.2f}, fitted on {view['calibrated_on']} pictures"
-        if published.is_calibrated(name, view)
-        else "not calibrated for this kind of picture (p_real is a score)"
-    )
-    st.markdown(f"**Input:** {how}.  \n**Calibration:** {calibration}.")
-    headline = tables.headline(view)
+    st.markdown(f"**Input:** {how}.")
+    headline = [(label, value) for label, value in tables.headline(view) if "ECE" not in label]
     if headline:
         for column, (label, value) in zip(st.columns(len(headline)), headline, strict=True):
             column.metric(label, value)
@@ -90,8 +92,9 @@ def view_section(name: str, view: dict) -> None:
             f"{verdict.interval(baseline.get('roc_auc_ci'), '{:.3f}')}: the model must beat "
             "it to be seeing the picture itself."
         )
-    if any(notes):
-        st.caption(" ".join(n for n in notes if n))
+    notes = [n if n.endswith(".") else n + "." for n in notes if n]
+    if notes:
+        st.caption(" ".join(notes))
     per_class = tables.per_class_rows(view)
     if per_class:
         st.dataframe(per_class, hide_index=True)
@@ -108,6 +111,30 @@ def view_section(name: str, view: dict) -> None:
     if groups:
         st.markdown("**Per source or group** (test set)")
         st.dataframe(groups, hide_index=True)
+    technical(name, view)
+
+
+def technical(name: str, view: dict) -> None:
+    """Calibration for specialists (temperature, ECE), out of the way of the figures."""
+    if published.is_calibrated(name, view):
+        on = str(view["calibrated_on"])
+        on = on if "picture" in on else f"{on} pictures"
+        calibration = (
+            f"p_real is calibrated: the network's raw score (its logit) is divided by a "
+            f"temperature of {view['temperature']:.2f}, fitted on {on}"
+        )
+    else:
+        calibration = "not calibrated for this kind of picture (p_real is a score)"
+    ece = [(label, value) for label, value in tables.headline(view) if "ECE" in label]
+    with st.expander("Calibration (temperature, ECE)"):
+        st.markdown(f"**Calibration:** {calibration}.")
+        if ece:
+            st.markdown(
+                "ECE, the expected calibration error, is how far p_real is from the share "
+                "of real photographs among pictures given that p_real (0 is perfect): "
+                + ", ".join(f"{label.replace('ECE ', '')} {value}" for label, value in ece)
+                + "."
+            )
 
 
 def charts_row(view: dict) -> None:

@@ -102,6 +102,65 @@ def capability_sentence(card: dict | None) -> str:
     return text[0].upper() + text[1:] + "."
 
 
+GOOD, HINT = 0.8, 0.7  # right this often or more: good at it; under HINT: close to chance
+SUMMARY_TITLES = {
+    "good": "**Good at**",
+    "hint": "**Only a hint on**",
+    "chance": "**Close to chance (a coin toss is right 50% of the time) on**",
+}
+
+
+def percent(value: float) -> str:
+    """93.1% where the tenth matters (a high figure), 71% otherwise: as the page says it."""
+    return f"{value:.1%}" if value >= 0.9 else f"{value:.0%}"
+
+
+def measured_sets(card: dict | None) -> list[dict]:
+    """Each set of pictures the card measured the model on, in plain words: {name,
+    accuracy, n, extra}, from the card's figures (none invented, none left out)."""
+    views = (card or {}).get("views") or {}
+    whole = (views.get("whole") or {}).get("metrics") or {}
+    web = (views.get("web") or {}).get("metrics") or {}
+    sets = []
+
+    def add(name: str, figures: dict, extra: str = "") -> None:
+        if isinstance(figures, dict) and _number(figures.get("accuracy")):
+            n = figures.get("n")
+            sets.append({"name": name, "accuracy": float(figures["accuracy"]),
+                         "n": int(n) if _number(n) else None, "extra": extra})  # fmt: skip
+
+    add("CIFAKE's 32×32 test pictures", whole)
+    logo = (web.get("logo") or {}).get("mean")
+    groups = len((web.get("logo") or {}).get("folds") or {})
+    add(
+        "web pictures from sources kept out of training (each judged by a model that never "
+        "saw its source)",
+        web,
+        f"; it ranks an AI picture above a real one {logo:.0%} of the time"
+        + (f", averaged over {groups} sources" if groups else "")
+        if _number(logo) else "",
+    )  # fmt: skip
+    add("the web test pictures (sources it also trained on)", web.get("test") or {})
+    add("web test pictures shrunk to 32 px (judged by the small-picture view)",
+        whole.get("small_web") or {})  # fmt: skip
+    return sets
+
+
+def model_summary(card: dict | None) -> list[str]:
+    """The model page's opening lines: what the model is good at, where it is only a
+    hint, where it is close to chance, each with its figure and the pictures measured."""
+    buckets: dict[str, list[str]] = {"good": [], "hint": [], "chance": []}
+    for m in measured_sets(card):
+        bucket = "good" if m["accuracy"] >= GOOD else "hint" if m["accuracy"] >= HINT else "chance"
+        of = f" of {m['n']:,}" if m["n"] else ""
+        buckets[bucket].append(f"{m['name']}: right on {percent(m['accuracy'])}{of}{m['extra']}")
+    return [
+        f"{SUMMARY_TITLES[bucket]} " + "; ".join(parts) + "."
+        for bucket, parts in buckets.items()
+        if parts
+    ]
+
+
 def calibration_line(prediction) -> str:
     kind = prediction.kind or "picture"
     if prediction.calibrated:

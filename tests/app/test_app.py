@@ -618,7 +618,7 @@ def test_model_page_renders_each_view(env):
     assert not at.exception and not at.error
     metrics = [(m.label, m.value) for m in at.metric]
     assert ("Accuracy", "93.1%") in metrics and ("ROC-AUC", "0.975") in metrics
-    assert ("ECE after calibration", "0.012") in metrics and ("Accuracy", "71.0%") in metrics
+    assert ("Accuracy", "71.0%") in metrics
     subheaders = [s.value for s in at.subheader]
     assert subheaders[:3] == [
         "realorai-tiny",
@@ -635,7 +635,11 @@ def test_model_page_renders_each_view(env):
         "Measured on pictures of sources kept out of training: each group of web pictures "
         "scored by a model trained on the others (mean ROC-AUC 0.760)."
     ) in captions
-    assert "temperature 1.50, fitted on web pictures of groups held out" in captions
+    assert (
+        "a temperature of 1.50, fitted on web pictures of groups held out of training "
+        "(animals, art)."
+    ) in captions
+    assert "after calibration 0.012" in captions  # ECE, in the calibration expander
     charts = at.get("vega_lite_chart")
     assert len(charts) >= 4  # confusion, ROC, reliability, data counts
     tables_shown = [d.value for d in at.dataframe]
@@ -656,6 +660,54 @@ def test_model_page_renders_each_view(env):
     assert list(logo["file-only baseline"]) == ["0.660", "—"]
     counts = next(t for t in tables_shown if "split" in t.columns)
     assert counts["ai"].sum() == 1140
+
+
+def outside_expanders(node):
+    """The elements a visitor reads without opening anything."""
+    if node.type == "expander":
+        return
+    children = getattr(node, "children", None)
+    if children is None:
+        yield node
+        return
+    for child in children.values():
+        yield from outside_expanders(child)
+
+
+def test_model_page_opens_with_a_plain_summary_and_keeps_jargon_in_expanders(env, tmp_path):
+    """Issue 27 item 7: what it is good at and where it is at chance, with each figure's
+    pictures named, before anything else; temperature, ECE and logits behind an expander."""
+    whole = whole_view(metrics={**whole_view()["metrics"], "small_web": SMALL_WEB})
+    card = tiny_card(views={"whole": whole, "web": web_view()})
+    env.setenv("REALORAI_MODEL_DIR", str(publish_tiny(tmp_path / "m", card=card)))
+    at = start_app()
+    at.switch_page("pages/model.py").run()
+    assert not at.exception and not at.error
+    first = [m.value for m in at.markdown][0]
+    assert first.split("  \n") == [
+        "**Good at** CIFAKE's 32×32 test pictures: right on 93.1% of 400; the web test "
+        "pictures (sources it also trained on): right on 80% of 900.",
+        "**Only a hint on** web pictures from sources kept out of training (each judged by a "
+        "model that never saw its source): right on 71% of 3,400; it ranks an AI picture "
+        "above a real one 76% of the time, averaged over 2 sources.",
+        "**Close to chance (a coin toss is right 50% of the time) on** web test pictures "
+        "shrunk to 32 px (judged by the small-picture view): right on 58% of 900.",
+    ]
+    read = [str(getattr(n, "value", "")) + str(getattr(n, "label", ""))
+            for n in outside_expanders(at.main)]  # fmt: skip
+    for word in ("temperature", "ECE", "logit"):
+        assert not any(word in text for text in read), word
+    inside = " ".join(m.value for e in at.expander for m in e.markdown)
+    assert "temperature of 2.00" in inside and "ECE" in inside and "logit" in inside
+    # No "... (animals, art) pictures" nor "12.5 min Measured on": each note is a sentence.
+    assert ") pictures" not in texts(at) and not re.search(r"min [A-Z]", texts(at))
+
+
+def test_a_card_without_figures_has_no_summary():
+    from app import verdict
+
+    assert verdict.model_summary({"views": {"whole": {"metrics": {}}}}) == []
+    assert verdict.model_summary(None) == []
 
 
 def test_training_curves_from_dvclive_files(env, tmp_path):
