@@ -16,6 +16,7 @@ from app import (
     config,
     memory,
     messages,
+    refused_uploads,
     results_view,
     upload_sweeper,
     verdict,
@@ -50,6 +51,14 @@ def draw() -> None:
         accept_multiple_files=True,
         max_upload_size=settings.widget_mb,  # the browser's check: the same number
         key="uploads",
+    )
+    # A file the browser refuses never reaches the app: one sentence for it all the same.
+    st.html(
+        refused_uploads.html(
+            messages.NOT_UPLOADED_TOO_LARGE.format(max_mb=f"{settings.max_mb:g}"),
+            messages.NOT_UPLOADED.format(max_mb=f"{settings.max_mb:g}"),
+        ),
+        unsafe_allow_javascript=True,
     )
     url_form(settings)
     examples = analysis.load_examples(settings.examples_dir)

@@ -58,6 +58,15 @@ BAD_SETTINGS = (
     "The app's settings file has a mistake ({reason}), so the app cannot start: whoever runs "
     "this app should fix params.yaml."
 )
+# Files the browser refuses (app/refused_uploads.py): never uploaded, so never counted
+NOT_UPLOADED_TOO_LARGE = (
+    "This file is larger than {max_mb} MB, so it was not uploaded; choose a smaller copy of "
+    "the picture."
+)
+NOT_UPLOADED = (
+    "This file was not uploaded; use a JPEG, PNG, WebP, GIF, BMP or TIFF file of at most "
+    "{max_mb} MB."
+)
 UNEXPECTED = "Something went wrong while checking this picture; try another picture."
 
 
@@ -108,7 +117,7 @@ def fetch_problem(kind: str, *, max_mb: float, timeout: float) -> str:
             "https://; this address is refused."
         )
     if kind == "malformed URL":
-        return "This address is not written correctly; copy it again from the browser's address bar."
+        return "This address is not written correctly; copy it again from the address bar."
     if kind.startswith("HTTP 4"):
         return (
             f"The website answered that there is no picture for us at this address ({kind}); "

@@ -22,11 +22,11 @@ from tests.helpers import (
     WEB_METRICS,
     jpeg_with,
     make_image,
-    web_view,
     png_with_text,
     publish_tiny,
     solid,
     tiny_card,
+    web_view,
     whole_view,
     with_c2pa,
     xmp_packet,
@@ -245,6 +245,18 @@ def test_oversized_upload_is_refused_before_reading(env, tmp_path):
     )
 
 
+def test_the_page_carries_a_sentence_for_files_the_browser_refuses(env):
+    """The browser refuses a file over the limit before the app sees it; the script under
+    the uploader (app/refused_uploads.py, driven in test_app_browser.py) writes the
+    sentence, set as text: a file name cannot make HTML of it."""
+    at = start_app()
+    boxes = [h for h in at.get("html") if "realorai-refused-uploads" in h.proto.body]
+    assert len(boxes) == 1 and boxes[0].proto.unsafe_allow_javascript
+    body = boxes[0].proto.body
+    assert messages.NOT_UPLOADED_TOO_LARGE.format(max_mb="20") in body
+    assert "textContent = line" in body and "innerHTML" not in body
+
+
 def test_heat_map_side_by_side_with_legend_and_caption(env):
     at = upload(start_app(), ("black.png", solid(0), "image/png"))
     at.toggle(key="heatmap").set_value(True).run()
@@ -369,9 +381,16 @@ def test_a_loopback_url_is_called_a_local_or_private_address(env, server):
     did not say what was wrong with it."""
     base, port = server
     at = start_app()
-    for url in ("http://127.0.0.1:8599/", f"{base}/white.png", f"http://localhost:{port}/to-loopback"):
+    loopback = (
+        "http://127.0.0.1:8599/",
+        f"{base}/white.png",
+        f"http://localhost:{port}/to-loopback",
+    )
+    for url in loopback:
         at = check_url(at, url)
-        assert errors(at) == [f"`{url}`: {messages.fetch_problem('private', max_mb=20, timeout=10)}"]
+        assert errors(at) == [
+            f"`{url}`: {messages.fetch_problem('private', max_mb=20, timeout=10)}"
+        ]
         assert "that is a local or private address" in errors(at)[0].lower()
         assert "starting with http://" not in errors(at)[0] and not verdicts(at)
     at = check_url(at, "ftp://example.com/a.png")  # a scheme the app does not fetch
@@ -426,8 +445,11 @@ def test_each_verdict_names_its_kind_and_that_kind_s_figures(env, tmp_path):
     table = at.dataframe[0].value
     p_web = float(table["p_real"][1])
     confidence = max(p_web, 1 - p_web)
-    row = next(r for r in WEB_METRICS["confidence_table"]
-               if r["low"] <= confidence and (confidence < r["high"] or r["high"] >= 1))  # fmt: skip
+    row = next(
+        r
+        for r in WEB_METRICS["confidence_table"]
+        if r["low"] <= confidence and (confidence < r["high"] or r["high"] >= 1)
+    )
     assert (
         f"Of {row['n']:,} web pictures from sources it never trained on, those given a verdict "
         f"this confident ({row['low']:.0%}–{row['high']:.0%} sure) were right "

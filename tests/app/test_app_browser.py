@@ -239,7 +239,7 @@ def test_verdicts_evidence_and_heat_maps_in_a_real_browser(
 
     click_toggle(browser, "Heat maps")
     wait_for_text(browser, "Where the model saw signs of a real photograph")  # the small one
-    wait_for_text(browser, "Colour scale: dark = no sign, bright = strong sign of a real photograph")
+    wait_for_text(browser, "dark = no sign, bright = strong sign of a real photograph")
     wait_for_text(browser, "No heat map for web pictures")  # the two web pictures
     assert body(browser).count("No heat map for web pictures") == 2
     assert "Each square is one patch" not in body(browser)
@@ -404,3 +404,32 @@ def test_first_visit_is_fast(app_folder, browser, tmp_path):
     print(f"launch -> usable {usable:.1f} s, launch -> first verdict {verdict:.1f} s")
     assert usable < verdict < 60
     assert browser.find_elements(By.CSS_SELECTOR, "h4")
+
+
+def test_a_file_the_browser_refuses_gets_its_own_sentence(streamlit_app, browser, tmp_path):
+    """Issue 27 item 5: a file over the limit never reaches the app (the browser refuses
+    it with a red chip, its reason on hover only); a sentence under the uploader names it,
+    so every file listed is accounted for: 2 pictures judged, 1 not uploaded."""
+    from selenium.webdriver.common.by import By
+
+    big = tmp_path / "holiday photo.png"
+    with open(big, "wb") as f:  # 21 MB: over the 20 MB the browser allows
+        f.write(solid(250))
+        f.truncate(21_000_000)
+    web = photo_like(tmp_path / "sky.jpg")
+    small = write(tmp_path / "small.png", solid(250, size=(32, 32)))
+    browser.get(streamlit_app)
+    wait_for(browser, "input[type=file]").send_keys(f"{web}\n{big}\n{small}")
+    wait_for_text(browser, "Download CSV")
+    sentence = messages.NOT_UPLOADED_TOO_LARGE.format(max_mb="20")
+    wait_for_text(browser, f"holiday photo.png: {sentence}")
+    chips = browser.find_elements(By.CSS_SELECTOR, "[data-testid=stFileChip]")
+    refused = browser.find_elements(By.CSS_SELECTOR, ".realorai-refused")
+    text = body(browser)
+    assert len(chips) == 3 and [r.text for r in refused] == [f"holiday photo.png: {sentence}"]
+    assert "2 pictures" in text and "0 could not be checked" in text  # 2 + 1 = the 3 listed
+    # Removing the refused file removes its sentence.
+    chip = next(c for c in chips if c.get_attribute("aria-invalid") == "true")
+    chip.find_element(By.CSS_SELECTOR, "[data-testid=stFileChipDeleteBtn] button").click()
+    time.sleep(1.0)
+    assert not browser.find_elements(By.CSS_SELECTOR, ".realorai-refused")
