@@ -139,7 +139,8 @@ def app(url, allow):
         fetch_url(url, allow_hosts=allow, max_bytes=10**6, timeout=3)
         return "fetched"
     except AppFetchError as e:
-        return "refused" if "is refused" in str(e) else str(e)
+        refused = ("is refused", "local or private address")  # the wording names the address
+        return "refused" if any(words in str(e) for words in refused) else str(e)
 
 checked = http.check_url
 traps = [RawServer(answer_secret, "169.254.169.254", 80), RawServer(answer_secret, "10.0.0.1", 80),
