@@ -66,8 +66,10 @@ def small_sentence(small) -> str:
         f" On web pictures shrunk to this size it was right on {small['accuracy']:.0%}"
         f" of {int(small.get('n') or 0):,}"
     )
-    if small["accuracy"] < 0.7:
+    if small["accuracy"] < 0.6:
         return sentence + ": if this is a shrunk web picture, the verdict is close to a guess."
+    if small["accuracy"] < 0.7:
+        return sentence + ": if this is a shrunk web picture, the verdict is only a hint."
     return sentence + "."
 
 
