@@ -27,10 +27,13 @@ def reliability_line(prediction) -> str:
     line = f"Judged as a **{kind}**, {VIEW_NAMES.get(p.view, p.view)}."
     r = p.reliability or {}
     figures = []
+    # The web view's headline figures are out-of-fold: every picture scored by a head
+    # that never saw its source group, not a test split; say which.
+    measured = f"{kind}s from sources held out of training" if p.view == "web" else f"test {kind}s"
     if _number(r.get("accuracy")):
         on = f" of {int(r['n']):,}" if _number(r.get("n")) else ""
         figures.append(
-            f"right on {r['accuracy']:.1%}{on} test {kind}s"
+            f"right on {r['accuracy']:.1%}{on} {measured}"
             + interval(r.get("accuracy_ci"), "{:.1%}")
         )
     if _number(r.get("roc_auc")):

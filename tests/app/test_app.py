@@ -456,7 +456,10 @@ def test_each_verdict_names_its_kind_and_that_kind_s_figures(env, tmp_path):
         f"**{row['right']:.0%}** of the time."
     ) in lines
     assert re.search(r"were right \*\*\d+%\*\* of the time", lines)
-    assert "right on 71.0% of 3,400 test web pictures (interval 69.0%–73.0%)" in lines
+    assert (
+        "right on 71.0% of 3,400 web pictures from sources held out of training "
+        "(interval 69.0%–73.0%)"
+    ) in lines
     # "Calibrated" only where calibration was measured on that kind of picture.
     assert "p_real is calibrated on CIFAKE-sized pictures" in lines
     assert "p_real is calibrated on web pictures" in lines
