@@ -4,6 +4,8 @@ training, evaluation, the prediction command and the app alike:
 - whole: the picture resized to S x S (S = 36), the CIFAKE view's input;
 - web: the picture resized to S x S (S = 224), the pretrained backbone's input.
 
+Both are `imaging.load_image(data, S)`: one decoder, one resize rule.
+
 A small copy (`shrink`) is a picture scaled down to a longer side first, aspect
 kept: how the web pictures are measured at CIFAKE's size.
 """
@@ -13,7 +15,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from dataset.imaging import decode_image, interpolation_for, resize_image
+from dataset.imaging import interpolation_for
 
 WHOLE = "whole"
 WEB = "web"
@@ -27,8 +29,3 @@ def shrink(rgb: np.ndarray, longer_side: int) -> np.ndarray:
         return np.ascontiguousarray(rgb)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     return cv2.resize(rgb, size, interpolation=interpolation_for(shrinking=True))
-
-
-def load_view(data: bytes, size: int, **limits) -> np.ndarray:
-    """Decode bytes to a view's input, (size, size, 3) uint8 (the whole picture, squeezed)."""
-    return resize_image(decode_image(data, shrink_to=size, **limits), size)

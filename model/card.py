@@ -169,7 +169,7 @@ def web_view(*, web_metrics: dict, logo: dict, calibration: dict, backbone: dict
         "threshold": 0.5,
         "uncertain_band": calibration.get("uncertain_band"),
         "preprocessing": (
-            f"dataset.views.load_view: decoded as load_image does, resized to "
+            f"dataset.imaging.load_image: decoded and resized to "
             f"{params.image_size}x{params.image_size} (the whole picture)"
         ),
         "metrics": {

@@ -279,13 +279,13 @@ def test_routing_uses_the_decoded_size_not_a_reduced_jpeg_decode(predictor):
 
 
 def test_the_web_view_is_one_call_on_the_whole_picture_resized(predictor):
-    """decode -> resize to the web view's size (dataset.views.load_view) -> one call of
+    """decode -> resize to the web view's size (dataset.imaging.load_image) -> one call of
     backbone + head -> temperature; no patches, no heat map."""
-    from dataset.views import load_view
+    from dataset.imaging import load_image
 
     web = predictor.views["web"]
     for data in (make_image(400, 250, fmt="PNG", seed=5), make_image(90, 300, seed=6)):
-        pixels = load_view(data, WEB_SIZE)
+        pixels = load_image(data, WEB_SIZE)
         expected = sigmoid(web.logits(pixels[None])[0] / 1.5)  # card temperature 1.5
         got = predictor.predict_bytes(data)
         assert got.p_real == pytest.approx(expected, abs=1e-6)

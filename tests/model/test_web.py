@@ -144,12 +144,13 @@ def test_a_truncated_file_is_one_line(tmp_path, name):
 
 
 def test_views_of_decodes_once_into_the_three_inputs():
-    from dataset.views import load_view, shrink
+    from dataset.imaging import load_image
+    from dataset.views import shrink
 
     data = make_image(300, 200, fmt="PNG", seed=2)
     full, small_full, small_whole = store.views_of(data, 64, 36)
     assert full.shape == small_full.shape == (64, 64, 3) and small_whole.shape == (36, 36, 3)
-    np.testing.assert_array_equal(full, load_view(data, 64))  # what serving feeds the web view
+    np.testing.assert_array_equal(full, load_image(data, 64))  # what serving feeds the web view
     from dataset.imaging import decode_image, resize_image
 
     small = shrink(decode_image(data), store.SMALL_SIDE)
