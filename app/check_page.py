@@ -85,11 +85,14 @@ def draw() -> None:
     if predictor is None:
         return
     results = analyse_all(predictor, items, settings)
-    if show_heat and any(r.ok and r.prediction.pixels is not None for r in results):
+    # Verdicts first, every one of them; the heat maps (Grad-CAM needs Keras, which may
+    # still be loading) fill in their pictures' places after.
+    pending = results_view.show(predictor, results, show_heat)
+    if pending:
         from app.loader import wait_for_heat_maps
 
-        predictor = wait_for_heat_maps(loader) or predictor  # Grad-CAM needs Keras
-    results_view.show(predictor, results, show_heat)
+        predictor = wait_for_heat_maps(loader) or predictor
+        results_view.fill_heat_maps(predictor, pending)
     loader.want_full()  # the verdicts are on the page: now TensorFlow may load
 
 

@@ -41,6 +41,7 @@ NO_REGION = {
     "modified": "The model finds no edited region (P(edited) {score}).",
     "not real": "No part of the picture looks unreal to the model (1 − p_real {score}).",
 }
+HEAT_MAP_COMING = "The heat map follows in a moment; the verdict above does not wait for it."
 NO_HEAT_MAP = "The heat map is not available right now; the verdict beside it is unaffected."
 NO_WEB_HEAT_MAP = (
     "No heat map for web pictures: their verdict comes from the picture as a whole, "

@@ -947,3 +947,23 @@ def test_a_three_class_model_shows_three_probabilities_and_where_the_edit_is(env
     at.toggle(key="heatmap").set_value(True).run()
     assert "The model finds no edited region" in texts(at)
     assert len([c for image in at.image for c in image.captions]) == 3
+
+
+def test_every_verdict_is_drawn_before_any_heat_map_waits(env, monkeypatch):
+    """Issue 27: the verdict never waits for heat maps. With heat maps on, every card is
+    drawn (its picture in the map's place) before the page waits for Keras; the maps
+    then take the pictures' places."""
+    from app import loader, results_view
+
+    calls = []
+    show_card, wait = results_view.show_card, loader.wait_for_heat_maps
+    monkeypatch.setattr(results_view, "show_card",
+                        lambda *a: calls.append("card") or show_card(*a))  # fmt: skip
+    monkeypatch.setattr(loader, "wait_for_heat_maps", lambda *a: calls.append("wait") or wait(*a))
+    at = start_app()
+    at.toggle(key="heatmap").set_value(True).run()
+    upload(at, ("black.png", solid(0), "image/png"), ("white.png", solid(255), "image/png"))
+    assert calls == ["card", "card", "wait"], calls
+    captions = [c for image in at.image for c in image.captions]
+    assert captions.count("Where the model saw signs of AI generation") == 1, captions
+    assert messages.HEAT_MAP_COMING not in texts(at)  # replaced by the maps
