@@ -49,13 +49,18 @@ def draw() -> None:
         f"Pictures (JPEG, PNG, WebP, GIF, BMP, TIFF; up to {settings.max_mb:g} MB each)",
         type=config.UPLOAD_TYPES,
         accept_multiple_files=True,
-        max_upload_size=settings.widget_mb,  # the browser's check: the same number
+        # the browser's check, above max_mb: a file over max_mb reaches the app, which
+        # lists it among the pictures and refuses it in one sentence (upload_items)
+        max_upload_size=settings.cap_mb,
         key="uploads",
     )
-    # A file the browser refuses never reaches the app: one sentence for it all the same.
+    # A file the browser refuses (over the cap, or not a picture type) never reaches the
+    # app: one sentence for it all the same.
     st.html(
         refused_uploads.html(
-            messages.NOT_UPLOADED_TOO_LARGE.format(max_mb=f"{settings.max_mb:g}"),
+            messages.NOT_UPLOADED_TOO_LARGE.format(
+                cap_mb=f"{settings.cap_mb:g}", max_mb=f"{settings.max_mb:g}"
+            ),
             messages.NOT_UPLOADED.format(max_mb=f"{settings.max_mb:g}"),
         ),
         unsafe_allow_javascript=True,

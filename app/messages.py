@@ -59,10 +59,11 @@ BAD_SETTINGS = (
     "The app's settings file has a mistake ({reason}), so the app cannot start: whoever runs "
     "this app should fix params.yaml."
 )
-# Files the browser refuses (app/refused_uploads.py): never uploaded, so never counted
+# Files the browser refuses (app/refused_uploads.py): over the uploader's cap (a file
+# over max_mb but under the cap reaches the app: picture_problem's "file too large")
 NOT_UPLOADED_TOO_LARGE = (
-    "This file is larger than {max_mb} MB, so it was not uploaded; choose a smaller copy of "
-    "the picture."
+    "This file is larger than {cap_mb} MB, so it was not uploaded; choose a copy of the "
+    "picture of at most {max_mb} MB."
 )
 NOT_UPLOADED = (
     "This file was not uploaded; use a JPEG, PNG, WebP, GIF, BMP or TIFF file of at most "

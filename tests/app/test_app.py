@@ -253,7 +253,7 @@ def test_the_page_carries_a_sentence_for_files_the_browser_refuses(env):
     boxes = [h for h in at.get("html") if "realorai-refused-uploads" in h.proto.body]
     assert len(boxes) == 1 and boxes[0].proto.unsafe_allow_javascript
     body = boxes[0].proto.body
-    assert messages.NOT_UPLOADED_TOO_LARGE.format(max_mb="20") in body
+    assert messages.NOT_UPLOADED_TOO_LARGE.format(cap_mb="100", max_mb="20") in body
     assert "textContent = line" in body and "innerHTML" not in body
 
 

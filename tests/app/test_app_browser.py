@@ -406,29 +406,43 @@ def test_first_visit_is_fast(app_folder, browser, tmp_path):
     assert browser.find_elements(By.CSS_SELECTOR, "h4")
 
 
-def test_a_file_the_browser_refuses_gets_its_own_sentence(streamlit_app, browser, tmp_path):
-    """Issue 27 item 5: a file over the limit never reaches the app (the browser refuses
-    it with a red chip, its reason on hover only); a sentence under the uploader names it,
-    so every file listed is accounted for: 2 pictures judged, 1 not uploaded."""
+def sparse_file(path: Path, size: int) -> Path:
+    """A PNG's first bytes padded to `size` (sparse on disk: nothing is written)."""
+    with open(path, "wb") as f:
+        f.write(solid(250))
+        f.truncate(size)
+    return path
+
+
+def test_every_file_listed_is_counted_or_has_its_own_sentence(streamlit_app, browser, tmp_path):
+    """Issue 27: the count of pictures matches the files listed. A file over the 20 MB
+    limit reaches the app (the uploader's cap is 100 MB), is counted and refused in one
+    sentence; one over the cap is refused by the browser (a red chip, its reason on hover
+    only) and gets its sentence under the uploader from app/refused_uploads.py."""
     from selenium.webdriver.common.by import By
 
-    big = tmp_path / "holiday photo.png"
-    with open(big, "wb") as f:  # 21 MB: over the 20 MB the browser allows
-        f.write(solid(250))
-        f.truncate(21_000_000)
+    over = sparse_file(tmp_path / "holiday photo.png", 21_000_000)
+    huge = sparse_file(tmp_path / "scan.png", 101_000_000)
     web = photo_like(tmp_path / "sky.jpg")
     small = write(tmp_path / "small.png", solid(250, size=(32, 32)))
     browser.get(streamlit_app)
-    wait_for(browser, "input[type=file]").send_keys(f"{web}\n{big}\n{small}")
+    wait_for(browser, "input[type=file]").send_keys(f"{web}\n{over}\n{small}")
     wait_for_text(browser, "Download CSV")
-    sentence = messages.NOT_UPLOADED_TOO_LARGE.format(max_mb="20")
-    wait_for_text(browser, f"holiday photo.png: {sentence}")
-    chips = browser.find_elements(By.CSS_SELECTOR, "[data-testid=stFileChip]")
-    refused = browser.find_elements(By.CSS_SELECTOR, ".realorai-refused")
+    wait_for_text(browser, "3 pictures")
+    too_large = messages.picture_problem("file too large", max_mb=20)
+    wait_for_text(browser, f"holiday photo.png: {too_large}")
     text = body(browser)
-    assert len(chips) == 3 and [r.text for r in refused] == [f"holiday photo.png: {sentence}"]
-    assert "2 pictures" in text and "0 could not be checked" in text  # 2 + 1 = the 3 listed
+    assert "1 could not be checked" in text  # 3 listed, 3 counted
+    chips = browser.find_elements(By.CSS_SELECTOR, "[data-testid=stFileChip]")
+    assert len(chips) == 3 and not browser.find_elements(By.CSS_SELECTOR, ".realorai-refused")
+
+    wait_for(browser, "input[type=file]").send_keys(str(huge))
+    sentence = messages.NOT_UPLOADED_TOO_LARGE.format(cap_mb="100", max_mb="20")
+    wait_for_text(browser, f"scan.png: {sentence}")
+    refused = browser.find_elements(By.CSS_SELECTOR, ".realorai-refused")
+    assert [r.text for r in refused] == [f"scan.png: {sentence}"]
     # Removing the refused file removes its sentence.
+    chips = browser.find_elements(By.CSS_SELECTOR, "[data-testid=stFileChip]")
     chip = next(c for c in chips if c.get_attribute("aria-invalid") == "true")
     chip.find_element(By.CSS_SELECTOR, "[data-testid=stFileChipDeleteBtn] button").click()
     time.sleep(1.0)
