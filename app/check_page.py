@@ -223,4 +223,6 @@ def analyse_item(predictor, item: dict, settings) -> analysis.Result:
         return analysis.refused(
             item["name"], "This file could not be read; choose it again.", **extra
         )
-    return analysis.analyse(predictor, item["name"], data, max_bytes=settings.max_bytes, **extra)
+    result = analysis.analyse(predictor, item["name"], data, max_bytes=settings.max_bytes, **extra)
+    result.shown = verdict.shown_verdict(result.prediction, predictor.card, item["source"])
+    return result

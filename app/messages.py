@@ -5,7 +5,17 @@ from __future__ import annotations
 
 import re
 
-TITLES = {"real": "Real photograph", "ai": "AI-generated", "uncertain": "Not sure"}
+TITLES = {
+    "real": "Real photograph",
+    "ai": "AI-generated",
+    "uncertain": "Not sure",
+    "too_small": "Too small to judge",
+}
+LEANS = {"real": "towards a real photograph", "ai": "towards AI-generated"}
+TOO_SMALL = (
+    "Too small to judge firmly: web pictures shrunk to this size were judged right only "
+    "{accuracy} of the time, so this is no verdict; the model leans {lean} (p_real {p})."
+)
 UNSURE = (
     "The model is not sure: p_real {p} is inside {low}–{high}, too close to the middle to "
     "call either way. Another copy of the picture will not settle it (every picture is "

@@ -13,7 +13,9 @@ from app import analysis, heatmap, messages, tables, verdict
 
 MAX_CARDS = 24  # pictures shown in full; the table and CSV always have every one
 TABLE_FROM = 2  # a results table (and CSV) once there are this many pictures
-COLOURS = {"real": "green", "ai": "red", "uncertain": "orange"}
+COLOURS = {"real": "green", "ai": "red", "uncertain": "orange", "too_small": "orange"}
+COUNTED = {"real": "real", "ai": "AI-generated", "uncertain": "not sure",
+           "too_small": "too small to judge"}  # fmt: skip
 
 
 def show(predictor, results: list[analysis.Result], show_heat: bool) -> list[tuple]:
@@ -47,12 +49,10 @@ def fill_heat_maps(predictor, pending: list[tuple]) -> None:
 
 def show_table(results: list[analysis.Result]) -> None:
     ok = [r for r in results if r.ok]
-    counts = {v: sum(r.prediction.verdict == v for r in ok) for v in ("real", "ai", "uncertain")}
+    counts = {v: sum(r.verdict == v for r in ok) for v in COUNTED}
+    parts = [f"{n} {COUNTED[v]}" for v, n in counts.items() if n or v != "too_small"]
     st.subheader(f"{len(results)} pictures")
-    st.caption(
-        f"{counts['real']} real, {counts['ai']} AI-generated, {counts['uncertain']} not sure, "
-        f"{len(results) - len(ok)} could not be checked."
-    )
+    st.caption(f"{', '.join(parts)}, {len(results) - len(ok)} could not be checked.")
     st.dataframe(
         tables.results_rows(results),
         hide_index=True,
@@ -76,13 +76,15 @@ def show_card(predictor, result: analysis.Result, show_heat: bool):
     to be drawn there, else None."""
     p = result.prediction
     with st.container(border=True):
-        st.markdown(f"#### :{COLOURS[p.verdict]}[{messages.TITLES[p.verdict]}]")
+        st.markdown(f"#### :{COLOURS[result.verdict]}[{messages.TITLES[result.verdict]}]")
         st.progress(min(max(p.p_real, 0.0), 1.0), text=f"p_real = {verdict.p_text(p.p_real)}")
         if p.probabilities:  # a three-class model: real, edited, AI-generated
             st.markdown(verdict.probabilities_table(p.probabilities))
-        if p.verdict == "uncertain":
+        if result.verdict == "too_small":
+            st.markdown(verdict.too_small_line(p, predictor.card))
+        elif p.verdict == "uncertain":
             st.markdown(verdict.unsure_line(p, predictor.band_edges(p.view)))
-        st.markdown(verdict.reliability_line(p))
+        st.markdown(verdict.reliability_line(p, predictor.card))
         left, right = st.columns([3, 2])
         with left:
             slot = st.empty()
