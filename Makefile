@@ -21,7 +21,8 @@ $(STAMP): requirements.lock pyproject.toml
 
 ## Serve the app on the shipped model (published/).
 app: $(STAMP)
-	streamlit run app/main.py --browser.gatherUsageStats false
+	@# streamlit run app/main.py, with the model loading as the server starts (app/serve.py)
+	python -m app.serve --browser.gatherUsageStats false
 
 ## Run the whole test suite (installs Chromium and its driver where apt-get can).
 test: $(STAMP) chromium

@@ -32,10 +32,16 @@ class Result:
     true_label: str | None = None  # known for the example pictures
     heat: np.ndarray | None = field(default=None, repr=False)  # Grad-CAM, on demand
     region: object | None = field(default=None, repr=False)  # model.region_map.RegionMap
+    shown: str | None = None  # the verdict as shown (verdict.shown_verdict), if not the model's
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def verdict(self) -> str | None:
+        """real, ai, uncertain or too_small: what the page says of it (None if unchecked)."""
+        return self.shown or (self.prediction.verdict if self.prediction else None)
 
 
 def analyse(predictor, name: str, data: bytes, *, max_bytes: int, **extra) -> Result:

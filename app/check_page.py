@@ -49,13 +49,18 @@ def draw() -> None:
         f"Pictures (JPEG, PNG, WebP, GIF, BMP, TIFF; up to {settings.max_mb:g} MB each)",
         type=config.UPLOAD_TYPES,
         accept_multiple_files=True,
-        max_upload_size=settings.widget_mb,  # the browser's check: the same number
+        # the browser's check, above max_mb: a file over max_mb reaches the app, which
+        # lists it among the pictures and refuses it in one sentence (upload_items)
+        max_upload_size=settings.cap_mb,
         key="uploads",
     )
-    # A file the browser refuses never reaches the app: one sentence for it all the same.
+    # A file the browser refuses (over the cap, or not a picture type) never reaches the
+    # app: one sentence for it all the same.
     st.html(
         refused_uploads.html(
-            messages.NOT_UPLOADED_TOO_LARGE.format(max_mb=f"{settings.max_mb:g}"),
+            messages.NOT_UPLOADED_TOO_LARGE.format(
+                cap_mb=f"{settings.cap_mb:g}", max_mb=f"{settings.max_mb:g}"
+            ),
             messages.NOT_UPLOADED.format(max_mb=f"{settings.max_mb:g}"),
         ),
         unsafe_allow_javascript=True,
@@ -85,11 +90,14 @@ def draw() -> None:
     if predictor is None:
         return
     results = analyse_all(predictor, items, settings)
-    if show_heat and any(r.ok and r.prediction.pixels is not None for r in results):
+    # Verdicts first, every one of them; the heat maps (Grad-CAM needs Keras, which may
+    # still be loading) fill in their pictures' places after.
+    pending = results_view.show(predictor, results, show_heat)
+    if pending:
         from app.loader import wait_for_heat_maps
 
-        predictor = wait_for_heat_maps(loader) or predictor  # Grad-CAM needs Keras
-    results_view.show(predictor, results, show_heat)
+        predictor = wait_for_heat_maps(loader) or predictor
+        results_view.fill_heat_maps(predictor, pending)
     loader.want_full()  # the verdicts are on the page: now TensorFlow may load
 
 
@@ -215,4 +223,6 @@ def analyse_item(predictor, item: dict, settings) -> analysis.Result:
         return analysis.refused(
             item["name"], "This file could not be read; choose it again.", **extra
         )
-    return analysis.analyse(predictor, item["name"], data, max_bytes=settings.max_bytes, **extra)
+    result = analysis.analyse(predictor, item["name"], data, max_bytes=settings.max_bytes, **extra)
+    result.shown = verdict.shown_verdict(result.prediction, predictor.card, item["source"])
+    return result

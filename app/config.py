@@ -27,6 +27,11 @@ UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff"]
 # refuses a file over max_upload_size * 1000**2 bytes (1024**2 only on Windows) and says
 # "File must be 20.0MB or smaller", so a 20 MB limit is 20,000,000 bytes everywhere.
 MB = 1000 * 1000
+# The most one uploaded file may hold in memory (browser MB). Between app.max_upload_mb
+# and this the file reaches the app, which counts it and refuses it in one sentence;
+# only above it does the browser refuse it (app/refused_uploads.py). At least
+# 5x the default limit, so a large camera original gets the app's sentence.
+UPLOAD_CAP_MB = 100
 
 
 @dataclass(frozen=True)
@@ -45,8 +50,15 @@ class Settings:
 
     @property
     def widget_mb(self) -> int:
-        """The uploader's own limit (whole megabytes only): the app's check is exact."""
+        """max_mb in whole megabytes (the uploader takes no fractions)."""
         return max(1, math.ceil(self.max_mb))
+
+    @property
+    def cap_mb(self) -> int:
+        """The uploader's own limit, above max_mb so that a file over max_mb still reaches
+        the app (listed, counted, refused in words); bounded, since Streamlit keeps each
+        listed file's bytes in memory. .streamlit/config.toml's maxUploadSize covers it."""
+        return max(UPLOAD_CAP_MB, self.widget_mb)
 
 
 def load_settings(env=None) -> Settings:

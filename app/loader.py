@@ -10,7 +10,8 @@ the model loads beside it, and only a picture to judge waits for it, in two step
    page has sat idle for KERAS_AFTER_S): TensorFlow's import holds the interpreter
    for seconds and would otherwise delay that first verdict.
 One loader per process and published version (`st.cache_resource`, keyed by the
-folder's stamp), so every session shares it.
+folder's stamp), so every session shares it. `python -m app.serve` (make app) starts it
+with the server, before anyone visits, so a first visitor's upload finds it loaded.
 """
 
 from __future__ import annotations
@@ -68,6 +69,9 @@ class Loader:
             except Exception:  # noqa: BLE001 - the Keras step below decides
                 log.exception("numpy engine failed for %s; waiting for Keras", self.folder)
             else:
+                # Trace the calls and load the decoders now, in the background: the first
+                # upload would otherwise pay for them (0.8 s for the web view).
+                fast.warm_up()
                 self.predictor, self.seconds = fast, time.perf_counter() - start
                 self._ready.set()
                 self._want_full.wait(KERAS_AFTER_S)

@@ -5,7 +5,17 @@ from __future__ import annotations
 
 import re
 
-TITLES = {"real": "Real photograph", "ai": "AI-generated", "uncertain": "Not sure"}
+TITLES = {
+    "real": "Real photograph",
+    "ai": "AI-generated",
+    "uncertain": "Not sure",
+    "too_small": "Too small to judge",
+}
+LEANS = {"real": "towards a real photograph", "ai": "towards AI-generated"}
+TOO_SMALL = (
+    "Too small to judge firmly: web pictures shrunk to this size were judged right only "
+    "{accuracy} of the time, so this is no verdict; the model leans {lean} (p_real {p})."
+)
 UNSURE = (
     "The model is not sure: p_real {p} is inside {low}–{high}, too close to the middle to "
     "call either way. Another copy of the picture will not settle it (every picture is "
@@ -41,6 +51,7 @@ NO_REGION = {
     "modified": "The model finds no edited region (P(edited) {score}).",
     "not real": "No part of the picture looks unreal to the model (1 − p_real {score}).",
 }
+HEAT_MAP_COMING = "The heat map follows in a moment; the verdict above does not wait for it."
 NO_HEAT_MAP = "The heat map is not available right now; the verdict beside it is unaffected."
 NO_WEB_HEAT_MAP = (
     "No heat map for web pictures: their verdict comes from the picture as a whole, "
@@ -58,10 +69,11 @@ BAD_SETTINGS = (
     "The app's settings file has a mistake ({reason}), so the app cannot start: whoever runs "
     "this app should fix params.yaml."
 )
-# Files the browser refuses (app/refused_uploads.py): never uploaded, so never counted
+# Files the browser refuses (app/refused_uploads.py): over the uploader's cap (a file
+# over max_mb but under the cap reaches the app: picture_problem's "file too large")
 NOT_UPLOADED_TOO_LARGE = (
-    "This file is larger than {max_mb} MB, so it was not uploaded; choose a smaller copy of "
-    "the picture."
+    "This file is larger than {cap_mb} MB, so it was not uploaded; choose a copy of the "
+    "picture of at most {max_mb} MB."
 )
 NOT_UPLOADED = (
     "This file was not uploaded; use a JPEG, PNG, WebP, GIF, BMP or TIFF file of at most "

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import analysis, charts, common, tables, verdict
+from app import analysis, charts, common, figures, tables, verdict
 from app.curves import STAGES, training_curves
 from model import published
 from model.errors import ModelError
 from settings.errors import first_line
 
 VIEW_TITLES = {"whole": "Small pictures", "web": "Web pictures"}
+VIEW_SETS = {  # app/figures.py's sets, per view; the first is the view's headline
+    "whole": ("cifake", "small_all", "small_web"),
+    "web": ("web_held_out", "web_test"),
+}
 
 
 def draw() -> None:
@@ -29,8 +33,9 @@ def draw() -> None:
         return
     common.sidebar(settings, card, loader)
     describe(card)
+    sets = figures.measured(card)
     for name, view in card["views"].items():
-        view_section(name, view)
+        view_section(name, view, sets)
     data_section(card)
     curves_section(settings)
     examples_section(settings, loader)
@@ -60,7 +65,9 @@ def describe(card: dict) -> None:
             st.markdown("  \n".join(lines))
 
 
-def view_section(name: str, view: dict) -> None:
+def view_section(name: str, view: dict, sets: dict) -> None:
+    """One view: its input, then each set of pictures it was measured on with that set's
+    one figure (app/figures.py), then the tables, each naming the pictures it counts."""
     st.subheader(f"{VIEW_TITLES[name]}: {view['kind']}s")
     size = view["image_size"]
     how = f"the picture resized to {size}×{size} pixels"
@@ -70,38 +77,24 @@ def view_section(name: str, view: dict) -> None:
             f"{view['backbone']['package']} {view['backbone']['version']}) and a linear head"
         )
     st.markdown(f"**Input:** {how}.")
-    headline = [(label, value) for label, value in tables.headline(view) if "ECE" not in label]
-    if headline:
-        for column, (label, value) in zip(st.columns(len(headline)), headline, strict=True):
-            column.metric(label, value)
-    notes = [tables.intervals(view)]
+    mine = [sets[key] for key in VIEW_SETS[name] if key in sets]
+    if mine:
+        tiles(mine[0])
+    notes = [figure_sentence(figure) for figure in mine]
     notes.append(" · ".join(f"{label}: {value}" for label, value in tables.training_facts(view)))
-    logo = (view.get("metrics") or {}).get("logo") or {}
-    if tables.number(logo.get("mean")) is not None:
-        notes.append(
-            "Measured on pictures of sources kept out of training: each group of web "
-            f"pictures scored by a model trained on the others (mean ROC-AUC {logo['mean']:.3f})."
-        )
-    baseline = view.get("container_baseline") or {}
-    baseline = baseline.get("logo", baseline) if isinstance(baseline, dict) else {}
-    base_auc = baseline.get("roc_auc", baseline.get("mean"))
-    if tables.number(base_auc) is not None:
-        notes.append(
-            f"A baseline that reads only the file (format, size, JPEG quality), not its "
-            f"pixels, scores ROC-AUC {base_auc:.3f}"
-            f"{verdict.interval(baseline.get('roc_auc_ci'), '{:.3f}')}: the model must beat "
-            "it to be seeing the picture itself."
-        )
+    notes.append(baseline_sentence(view))
     notes = [n if n.endswith(".") else n + "." for n in notes if n]
     if notes:
         st.caption(" ".join(notes))
+    tested = test_label(name, sets)
     per_class = tables.per_class_rows(view)
     if per_class:
+        st.markdown(f"**Per class**: the {tested}")
         st.dataframe(per_class, hide_index=True)
-    charts_row(view)
+    charts_row(view, tested)
     robustness = tables.robustness_rows(view)
     if robustness:
-        st.markdown("**Robustness**: test accuracy after common edits")
+        st.markdown(f"**Robustness**: accuracy after common edits, on a sample of the {tested}")
         st.dataframe(robustness, hide_index=True)
     logo_rows = tables.logo_rows(view)
     if logo_rows:
@@ -109,9 +102,54 @@ def view_section(name: str, view: dict) -> None:
         st.dataframe(logo_rows, hide_index=True)
     groups = tables.group_rows(view)
     if groups:
-        st.markdown("**Per source or group** (test set)")
+        st.markdown(f"**Per source or group**: the {tested}")
         st.dataframe(groups, hide_index=True)
     technical(name, view)
+
+
+def tiles(figure) -> None:
+    """The view's first set's accuracy and ROC-AUC, large; which pictures, on hover."""
+    shown = [("Accuracy", figure.accuracy_text)]
+    if figure.roc_auc is not None:
+        shown.append(("ROC-AUC", figure.auc_text))
+    for column, (label, value) in zip(st.columns(len(shown)), shown, strict=True):
+        column.metric(label, value, help=f"On {figure.name}.")
+
+
+def figure_sentence(figure) -> str:
+    """ "<pictures>: right on 97.5% of 20,000 (interval …); ROC-AUC 0.997 (interval …).",
+    the words of the summary at the top of the page."""
+    of = f" of {figure.n:,}" if figure.n else ""
+    text = f"{figure.name[0].upper()}{figure.name[1:]}: right on {figure.accuracy_text}{of}"
+    text += figure.accuracy_interval()
+    if figure.roc_auc is not None:
+        text += f"; ROC-AUC {figure.auc_text}{figure.auc_interval()}"
+        text += f", {figure.roc_note}" if figure.roc_note else ""
+    return text + "."
+
+
+def baseline_sentence(view: dict) -> str:
+    baseline = view.get("container_baseline") or {}
+    baseline = baseline.get("logo", baseline) if isinstance(baseline, dict) else {}
+    base_auc = baseline.get("roc_auc", baseline.get("mean"))
+    if tables.number(base_auc) is None:
+        return ""
+    return (
+        f"A baseline that reads only the file (format, size, JPEG quality), not its "
+        f"pixels, scores ROC-AUC {base_auc:.3f}"
+        f"{verdict.interval(baseline.get('roc_auc_ci'), '{:.3f}')} on the same sources: the "
+        "model must beat it to be seeing the picture itself."
+    )
+
+
+def test_label(name: str, sets: dict) -> str:
+    """The pictures a view's tables and charts count: for the small-picture view all its
+    test pictures (CIFAKE's and shrunk web ones), not CIFAKE's alone."""
+    if name == "whole" and "small_all" in sets:
+        figure = sets["small_all"]
+        name = figure.name.removeprefix("all ")
+        return f"{figure.n:,} {name}" if figure.n else name
+    return "web test pictures" if name == "web" else "test pictures"
 
 
 def technical(name: str, view: dict) -> None:
@@ -137,12 +175,15 @@ def technical(name: str, view: dict) -> None:
             )
 
 
-def charts_row(view: dict) -> None:
+def charts_row(view: dict, tested: str) -> None:
     confusion, roc = tables.confusion_rows(view), tables.roc_rows(view)
     calibration = tables.calibration_rows(view)
+    if not (confusion or roc or calibration):
+        return
+    st.caption(f"Confusion matrix, ROC curve and reliability: the {tested}.")
     left, middle, right = st.columns(3)
     if confusion:
-        left.markdown("**Confusion matrix** (test set)")
+        left.markdown("**Confusion matrix**")
         left.altair_chart(charts.confusion(confusion), width="stretch")
     if roc:
         middle.markdown("**ROC curve**")

@@ -1,5 +1,9 @@
 """Drawing the results: the batch table with its CSV, and one card per picture (the
-verdict with its reliability, the file's own evidence beside it, the heat map)."""
+verdict with its reliability, the file's own evidence beside it, the heat map).
+
+Heat maps never hold a verdict back: every card is drawn with its picture first, and
+the maps, which may wait for Keras to load, replace those pictures afterwards
+(`fill_heat_maps`)."""
 
 from __future__ import annotations
 
@@ -9,34 +13,46 @@ from app import analysis, heatmap, messages, tables, verdict
 
 MAX_CARDS = 24  # pictures shown in full; the table and CSV always have every one
 TABLE_FROM = 2  # a results table (and CSV) once there are this many pictures
-COLOURS = {"real": "green", "ai": "red", "uncertain": "orange"}
+COLOURS = {"real": "green", "ai": "red", "uncertain": "orange", "too_small": "orange"}
+COUNTED = {"real": "real", "ai": "AI-generated", "uncertain": "not sure",
+           "too_small": "too small to judge"}  # fmt: skip
 
 
-def show(predictor, results: list[analysis.Result], show_heat: bool) -> None:
+def show(predictor, results: list[analysis.Result], show_heat: bool) -> list[tuple]:
+    """Every verdict on the page; returns the (slot, result) pairs whose heat maps are
+    still to draw (see fill_heat_maps)."""
     if not results:
-        return
+        return []
     if len(results) >= TABLE_FROM:
         show_table(results)
-    shown = 0
+    pending, shown = [], 0
     for result in results:
         if not result.ok:
             st.error(f"{messages.literal(result.name)}: {result.error}")
         elif shown < MAX_CARDS:
-            show_card(predictor, result, show_heat)
+            slot = show_card(predictor, result, show_heat)
+            if slot is not None:
+                pending.append((slot, result))
             shown += 1
     hidden = sum(r.ok for r in results) - shown
     if hidden:
         st.caption(f"{hidden} more picture(s) are in the table and the CSV.")
+    return pending
+
+
+def fill_heat_maps(predictor, pending: list[tuple]) -> None:
+    """Each waiting picture replaced by its heat map, in page order."""
+    for slot, result in pending:
+        with slot.container():
+            show_heat_map(predictor, result)
 
 
 def show_table(results: list[analysis.Result]) -> None:
     ok = [r for r in results if r.ok]
-    counts = {v: sum(r.prediction.verdict == v for r in ok) for v in ("real", "ai", "uncertain")}
+    counts = {v: sum(r.verdict == v for r in ok) for v in COUNTED}
+    parts = [f"{n} {COUNTED[v]}" for v, n in counts.items() if n or v != "too_small"]
     st.subheader(f"{len(results)} pictures")
-    st.caption(
-        f"{counts['real']} real, {counts['ai']} AI-generated, {counts['uncertain']} not sure, "
-        f"{len(results) - len(ok)} could not be checked."
-    )
+    st.caption(f"{', '.join(parts)}, {len(results) - len(ok)} could not be checked.")
     st.dataframe(
         tables.results_rows(results),
         hide_index=True,
@@ -53,25 +69,31 @@ def show_table(results: list[analysis.Result]) -> None:
     )
 
 
-def show_card(predictor, result: analysis.Result, show_heat: bool) -> None:
+def show_card(predictor, result: analysis.Result, show_heat: bool):
     """The verdict across the card's top, then the picture beside the details: on a
     narrow screen, where columns stack, the verdict comes first, then the picture, then
-    the details (issue 27 item 8)."""
+    the details (issue 27 item 8). Returns the picture's slot when its heat map is still
+    to be drawn there, else None."""
     p = result.prediction
     with st.container(border=True):
-        st.markdown(f"#### :{COLOURS[p.verdict]}[{messages.TITLES[p.verdict]}]")
+        st.markdown(f"#### :{COLOURS[result.verdict]}[{messages.TITLES[result.verdict]}]")
         st.progress(min(max(p.p_real, 0.0), 1.0), text=f"p_real = {verdict.p_text(p.p_real)}")
         if p.probabilities:  # a three-class model: real, edited, AI-generated
             st.markdown(verdict.probabilities_table(p.probabilities))
-        if p.verdict == "uncertain":
+        if result.verdict == "too_small":
+            st.markdown(verdict.too_small_line(p, predictor.card))
+        elif p.verdict == "uncertain":
             st.markdown(verdict.unsure_line(p, predictor.band_edges(p.view)))
-        st.markdown(verdict.reliability_line(p))
+        st.markdown(verdict.reliability_line(p, predictor.card))
         left, right = st.columns([3, 2])
         with left:
-            if show_heat:
-                show_heat_map(predictor, result)
-            else:
+            slot = st.empty()
+            with slot.container():
                 show_picture(result)
+                if show_heat and p.view != "whole":  # nothing to wait for: say so now
+                    st.caption(messages.NO_WEB_HEAT_MAP)
+                elif show_heat:
+                    st.caption(messages.HEAT_MAP_COMING)
         with right:
             note = verdict.calibration_line(p) + f" Judged in {p.milliseconds:.1f} ms."
             if result.true_label:
@@ -81,6 +103,7 @@ def show_card(predictor, result: analysis.Result, show_heat: bool) -> None:
             for line in result.provenance.lines(messages.literal) if result.provenance else []:
                 st.markdown(f"- {line}")
             st.caption(messages.MEANING)
+    return slot if show_heat and p.view == "whole" else None
 
 
 def show_picture(result: analysis.Result) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 
+from app.figures import percent
 from app.messages import TITLES
 from app.verdict import p_text
 
@@ -20,7 +21,7 @@ def results_rows(results) -> list[dict]:
         p = r.prediction
         row = {
             "picture": r.name,
-            "verdict": TITLES[p.verdict] if p else "Could not check",
+            "verdict": TITLES[r.verdict] if p else "Could not check",
             "p_real": p_text(p.p_real) if p else DASH,
             "judged as": p.kind if p else DASH,
             "file says": short_provenance(r.provenance),
@@ -152,12 +153,22 @@ def calibration_rows(view: dict) -> list[dict]:
 
 
 def robustness_rows(view: dict) -> list[dict]:
+    """Per edit, accuracy and ROC-AUC written as every other figure is (app/figures.py)."""
     rows = view.get("robustness") or []
     return [
-        {k: row.get(k) for k in ("edit", "accuracy", "roc_auc") if k in row}
+        {"edit": row["edit"], **_written(row)}
         for row in rows
         if isinstance(row, dict) and "edit" in row
     ]
+
+
+def _written(row: dict) -> dict:
+    out = {}
+    if number(row.get("accuracy")) is not None:
+        out["accuracy"] = percent(row["accuracy"])
+    if number(row.get("roc_auc")) is not None:
+        out["ROC-AUC"] = f"{row['roc_auc']:.3f}"
+    return out
 
 
 def group_rows(view: dict) -> list[dict]:
@@ -168,7 +179,9 @@ def group_rows(view: dict) -> list[dict]:
         if not isinstance(row, dict):
             continue
         out = {"group": name}
-        out.update({k: v for k, v in row.items() if number(v) is not None})
+        if number(row.get("n")) is not None:
+            out["pictures"] = int(row["n"])
+        out.update(_written(row))
         ci = row.get("roc_auc_ci")
         if isinstance(ci, list) and len(ci) == 2:
             out["ROC-AUC interval"] = f"{ci[0]:.3f}–{ci[1]:.3f}"

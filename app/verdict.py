@@ -4,7 +4,7 @@ and the "not sure" line. No Streamlit here."""
 
 from __future__ import annotations
 
-from app import messages
+from app import figures, messages
 from model.published import shown
 
 VIEW_NAMES = {"whole": "shrunk to 36×36 pixels", "web": "by an ImageNet network at 224×224"}
@@ -20,35 +20,69 @@ def interval(ci, fmt: str) -> str:
     return ""
 
 
-def reliability_line(prediction) -> str:
-    """What was judged, and the card's measured figures for that kind of picture."""
+def reliability_line(prediction, card: dict | None = None) -> str:
+    """What was judged, and the card's measured figures for that kind of picture (the
+    same figures, written the same way, as everywhere else: app/figures.py)."""
     p = prediction
     kind = p.kind or "picture"
     line = f"Judged as a **{kind}**, {VIEW_NAMES.get(p.view, p.view)}."
-    r = p.reliability or {}
-    figures = []
-    # The web view's headline figures are out-of-fold: every picture scored by a head
-    # that never saw its source group, not a test split; say which.
-    measured = f"{kind}s from sources held out of training" if p.view == "web" else f"test {kind}s"
-    if _number(r.get("accuracy")):
-        on = f" of {int(r['n']):,}" if _number(r.get("n")) else ""
-        figures.append(
-            f"right on {r['accuracy']:.1%}{on} {measured}"
-            + interval(r.get("accuracy_ci"), "{:.1%}")
-        )
-    if _number(r.get("roc_auc")):
-        figures.append(f"ROC-AUC {r['roc_auc']:.3f}" + interval(r.get("roc_auc_ci"), "{:.3f}"))
     if p.right_at and _number(p.right_at.get("right")) and p.right_at.get("n"):
         line += " " + confidence_sentence(p.right_at)
-    if figures:
-        line += " On this kind of picture the model was " + "; ".join(figures) + "."
-        line += small_sentence(r.get("small_web"))
-    else:
-        line += (
+    figure, small = verdict_figures(p, card)
+    if figure is None:
+        return line + (
             f" The model was not measured on {kind}s, so there are no figures for how "
             "often it is right on them."
         )
-    return line
+    # The web view's headline figures are out-of-fold: every picture scored by a head
+    # that never saw its source group, not a test split; say which.
+    measured = f"{kind}s from sources held out of training" if p.view == "web" else f"test {kind}s"
+    on = f" of {figure.n:,}" if figure.n else ""
+    figures = [f"right on {figure.accuracy_text}{on} {measured}{figure.accuracy_interval()}"]
+    if figure.roc_auc is not None:
+        note = f", {figure.roc_note}" if figure.roc_note else ""
+        figures.append(f"ROC-AUC {figure.auc_text}{figure.auc_interval()}{note}")
+    line += " On this kind of picture the model was " + "; ".join(figures) + "."
+    return line + small_sentence(small)
+
+
+def shown_verdict(prediction, card: dict | None, source: str) -> str | None:
+    """too_small for a small picture someone brought, called real or AI, when shrunk
+    web pictures were right under HINT of the time: no firm verdict where the model is
+    measured near chance (issue 27); else None (the model's verdict stands: "not sure"
+    is no firm verdict either). An example keeps its verdict: the examples are CIFAKE
+    test pictures, measured as such."""
+    if prediction is None or prediction.view != "whole" or source == "example":
+        return None
+    if prediction.verdict not in ("real", "ai"):
+        return None
+    small = verdict_figures(prediction, card)[1]
+    return "too_small" if small is not None and small.accuracy < HINT else None
+
+
+def too_small_line(prediction, card: dict | None) -> str:
+    small = verdict_figures(prediction, card)[1]
+    return messages.TOO_SMALL.format(
+        accuracy=small.accuracy_text, lean=messages.LEANS[prediction.verdict],
+        p=p_text(prediction.p_real),
+    )  # fmt: skip
+
+
+def verdict_figures(prediction, card: dict | None):
+    """(the figure for the kind of picture judged, the shrunk-web-picture figure of a
+    small one), from the card; (None, None) when the kind was not measured."""
+    reliability = prediction.reliability or {}
+    if not _number(reliability.get("accuracy")):
+        return None, None
+    sets = figures.measured(card)
+    key = "web_held_out" if prediction.view == "web" else "cifake"
+    figure = sets.get(key) or figures.from_metrics(key, "", reliability)
+    small = reliability.get("small_web")
+    if prediction.view == "web" or not isinstance(small, dict):
+        return figure, None
+    if not _number(small.get("accuracy")):
+        return figure, None
+    return figure, sets.get("small_web") or figures.from_metrics("small_web", "", small)
 
 
 def confidence_sentence(row: dict) -> str:
@@ -63,15 +97,15 @@ def confidence_sentence(row: dict) -> str:
 
 def small_sentence(small) -> str:
     """The figure a small picture can expect when it is a shrunk web picture, not CIFAKE's."""
-    if not isinstance(small, dict) or not _number(small.get("accuracy")):
+    if small is None:
         return ""
     sentence = (
-        f" On web pictures shrunk to this size it was right on {small['accuracy']:.0%}"
-        f" of {int(small.get('n') or 0):,}"
+        f" On web pictures shrunk to this size it was right on {small.accuracy_text}"
+        f" of {small.n or 0:,}"
     )
-    if small["accuracy"] < 0.6:
+    if small.accuracy < 0.6:
         return sentence + ": if this is a shrunk web picture, the verdict is close to a guess."
-    if small["accuracy"] < 0.7:
+    if small.accuracy < HINT:
         return sentence + ": if this is a shrunk web picture, the verdict is only a hint."
     return sentence + "."
 
@@ -79,26 +113,22 @@ def small_sentence(small) -> str:
 def capability_sentence(card: dict | None) -> str:
     """What the model can and cannot tell, in plain words with today's measured figures
     (the card's), for the top of the page: web pictures first, then small ones."""
-    if not card:
-        return ""
-    views = card.get("views") or {}
+    sets = figures.measured(card)
     parts = []
-    web = (views.get("web") or {}).get("metrics") or {}
-    logo = (web.get("logo") or {}).get("mean")
-    if _number(web.get("accuracy")) and _number(logo):
+    web = sets.get("web_held_out")
+    if web is not None and web.roc_auc is not None:
         parts.append(
             f"On web pictures from sources it never trained on it is right about "
-            f"{web['accuracy']:.0%} of the time (it ranks an AI picture above a real one "
-            f"{logo:.0%} of the time): a hint, not proof"
+            f"{web.accuracy_text} of the time (it ranks an AI picture above a real one "
+            f"{web.roc_auc:.0%} of the time): a hint, not proof"
         )
-    whole = (views.get("whole") or {}).get("metrics") or {}
-    if _number(whole.get("accuracy")):
-        small = whole.get("small_web") or {}
-        sentence = f"on CIFAKE's 32×32 pictures it is right {whole['accuracy']:.1%} of the time"
-        if _number(small.get("accuracy")):
+    cifake, small = sets.get("cifake"), sets.get("small_web")
+    if cifake is not None:
+        sentence = f"on CIFAKE's 32×32 pictures it is right {cifake.accuracy_text} of the time"
+        if small is not None:
             sentence += (
                 f", but a web picture shrunk that small it gets right only "
-                f"{small['accuracy']:.0%} of the time"
+                f"{small.accuracy_text} of the time"
             )
         parts.append(sentence)
     if not parts:
@@ -113,52 +143,23 @@ SUMMARY_TITLES = {
     "hint": "**Only a hint on**",
     "chance": "**Close to chance (a coin toss is right 50% of the time) on**",
 }
-
-
-def percent(value: float) -> str:
-    """93.1% where the tenth matters (a high figure), 71% otherwise: as the page says it."""
-    return f"{value:.1%}" if value >= 0.9 else f"{value:.0%}"
-
-
-def measured_sets(card: dict | None) -> list[dict]:
-    """Each set of pictures the card measured the model on, in plain words: {name,
-    accuracy, n, extra}, from the card's figures (none invented, none left out)."""
-    views = (card or {}).get("views") or {}
-    whole = (views.get("whole") or {}).get("metrics") or {}
-    web = (views.get("web") or {}).get("metrics") or {}
-    sets = []
-
-    def add(name: str, figures: dict, extra: str = "") -> None:
-        if isinstance(figures, dict) and _number(figures.get("accuracy")):
-            n = figures.get("n")
-            sets.append({"name": name, "accuracy": float(figures["accuracy"]),
-                         "n": int(n) if _number(n) else None, "extra": extra})  # fmt: skip
-
-    add("CIFAKE's 32×32 test pictures", whole)
-    logo = (web.get("logo") or {}).get("mean")
-    groups = len((web.get("logo") or {}).get("folds") or {})
-    add(
-        "web pictures from sources kept out of training (each judged by a model that never "
-        "saw its source)",
-        web,
-        f"; it ranks an AI picture above a real one {logo:.0%} of the time"
-        + (f", averaged over {groups} sources" if groups else "")
-        if _number(logo) else "",
-    )  # fmt: skip
-    add("the web test pictures (sources it also trained on)", web.get("test") or {})
-    add("web test pictures shrunk to 32 px (judged by the small-picture view)",
-        whole.get("small_web") or {})  # fmt: skip
-    return sets
+SUMMARY_SETS = ("cifake", "web_held_out", "web_test", "small_web")  # the sets people bring
 
 
 def model_summary(card: dict | None) -> list[str]:
     """The model page's opening lines: what the model is good at, where it is only a
     hint, where it is close to chance, each with its figure and the pictures measured."""
     buckets: dict[str, list[str]] = {"good": [], "hint": [], "chance": []}
-    for m in measured_sets(card):
-        bucket = "good" if m["accuracy"] >= GOOD else "hint" if m["accuracy"] >= HINT else "chance"
-        of = f" of {m['n']:,}" if m["n"] else ""
-        buckets[bucket].append(f"{m['name']}: right on {percent(m['accuracy'])}{of}{m['extra']}")
+    sets = figures.measured(card)
+    for figure in (sets[key] for key in SUMMARY_SETS if key in sets):
+        accuracy = figure.accuracy
+        bucket = "good" if accuracy >= GOOD else "hint" if accuracy >= HINT else "chance"
+        of = f" of {figure.n:,}" if figure.n else ""
+        extra = ""
+        if figure.key == "web_held_out" and figure.roc_auc is not None:
+            extra = f"; it ranks an AI picture above a real one {figure.roc_auc:.0%} of the time"
+            extra += f", {figure.roc_note}" if figure.roc_note else ""
+        buckets[bucket].append(f"{figure.name}: right on {figure.accuracy_text}{of}{extra}")
     return [
         f"{SUMMARY_TITLES[bucket]} " + "; ".join(parts) + "."
         for bucket, parts in buckets.items()

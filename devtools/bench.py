@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from devtools import profiling
-from devtools.standin import free_port, running, wait_for_port
+from devtools.standin import running
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -453,85 +453,11 @@ def _shares(rows: list[dict], n: int = 3) -> str:
 
 
 def bench_app(repeats: int = 3) -> dict:
-    """Seconds from `streamlit run` to a usable page (the upload box there) and to the
-    first verdict, in headless Chromium, on the published model; medians of `repeats`
-    cold launches. The issue's target: first verdict within 5 s."""
-    from model.serve import default_model_dir
+    """Seconds from an upload to the first verdict on a fresh server, heat maps off and
+    on, uploading at once or once the model is ready (devtools/app_bench.py)."""
+    from devtools.app_bench import bench_app as measure
 
-    if not (default_model_dir() / "model_card.json").is_file():
-        raise Skipped(f"no published model in {default_model_dir()}")
-    from scraper.browser import start_browser
-
-    load_before = os.getloadavg()[0]
-    runs = [_app_once(start_browser) for _ in range(repeats)]
-    return {
-        "seconds_to_usable_page": round(statistics.median(r[0] for r in runs), 2),
-        "seconds_to_first_verdict": round(statistics.median(r[1] for r in runs), 2),
-        # the app process's own CPU time to the first verdict: what other jobs cannot stretch
-        "app_cpu_seconds_to_first_verdict": round(statistics.median(r[2] for r in runs), 2),
-        "target_first_verdict_seconds": 5.0,
-        "repeats": repeats,
-        # on a shared machine, other jobs' load says how far these figures are inflated
-        "load_average_1min": round(max(load_before, os.getloadavg()[0]), 1),
-    }
-
-
-def _app_once(start_browser) -> tuple[float, float, float]:
-    import io
-
-    import numpy as np
-    from PIL import Image
-
-    pixels = np.random.default_rng(0).integers(0, 256, (48, 64, 3), dtype=np.uint8)
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).resize((640, 480)).save(buffer, "JPEG")
-    with tempfile.TemporaryDirectory() as folder:
-        picture = Path(folder) / "picture.jpg"
-        picture.write_bytes(buffer.getvalue())
-        return _seconds_to_verdict(start_browser, picture, free_port())
-
-
-def _seconds_to_verdict(start_browser, picture: Path, port: int) -> tuple[float, float, float]:
-    """(launch -> upload box on the page, launch -> first verdict, the app's CPU seconds
-    by then). The browser is started before the clock: a visitor's is already open."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    driver = start_browser()
-    start = time.perf_counter()
-    app = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        wait_for_port(port, 60)
-        driver.get(f"http://127.0.0.1:{port}")
-        upload = WebDriverWait(driver, 120, poll_frequency=0.05).until(
-            lambda d: d.find_elements(By.CSS_SELECTOR, "input[type=file]")
-        )[0]
-        usable = time.perf_counter() - start
-        upload.send_keys(str(picture))
-        WebDriverWait(driver, 120, poll_frequency=0.05).until(
-            lambda d: "p_real = " in d.find_element(By.TAG_NAME, "body").text
-        )
-        verdict = time.perf_counter() - start
-        return usable, verdict, _cpu_seconds(app.pid)
-    finally:
-        driver.quit()
-        app.terminate()  # the app lets a TensorFlow import under way finish first
-        try:
-            app.wait(60)
-        except subprocess.TimeoutExpired:
-            app.kill()
-            app.wait()
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return measure(repeats)
 
 
 # --- dvc repro with nothing changed ---

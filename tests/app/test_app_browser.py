@@ -24,7 +24,16 @@ from PIL import Image
 from app import messages
 from app.common import THEME_HINT
 from devtools.standin import free_port
-from tests.helpers import ROOT, make_image, publish_tiny, solid, with_c2pa
+from tests.helpers import (
+    ROOT,
+    make_image,
+    publish_tiny,
+    solid,
+    tiny_card,
+    web_view,
+    whole_view,
+    with_c2pa,
+)
 
 CHROME_ARGS = [
     "--headless=new",
@@ -51,15 +60,19 @@ def photo_like(path: Path) -> Path:
     return path
 
 
+SMALL_WEB = {"n": 900, "accuracy": 0.58, "roc_auc": 0.6}  # shrunk web pictures: near chance
+
+
 def start_streamlit(folder: Path, env_extra: dict):
-    """`streamlit run app/main.py` on a free port; (process, url, seconds launch->healthy, log)."""
+    """The app as `make app` serves it (`python -m app.serve`: `streamlit run app/main.py`,
+    the model loading with the server) on a free port; (process, url)."""
     port = free_port()
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **env_extra}
     log_path = folder / f"streamlit-{port}.log"
     log = open(log_path, "wb")  # noqa: SIM115 - closed by stop()
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "streamlit", "run", "app/main.py",
+            sys.executable, "-m", "app.serve",
             "--server.headless", "true", "--server.port", str(port),
             "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
             "--browser.gatherUsageStats", "false",
@@ -84,11 +97,14 @@ def stop(process) -> None:
 
 @pytest.fixture(scope="module")
 def app_folder(tmp_path_factory) -> Path:
-    """The tiny two-view model with two example pictures in published/examples/."""
+    """The tiny two-view model with two example pictures in published/examples/; shrunk
+    web pictures were right 58% of the time with it."""
     import json
 
     folder = tmp_path_factory.mktemp("browser")
-    model_dir = publish_tiny(folder / "published")
+    whole = whole_view(metrics={**whole_view()["metrics"], "small_web": SMALL_WEB})
+    card = tiny_card(views={"whole": whole, "web": web_view()})
+    model_dir = publish_tiny(folder / "published", card=card)
     examples = model_dir / "examples"
     examples.mkdir()
     Image.new("RGB", (32, 32), (250, 250, 250)).save(examples / "00-real-cifake.png")
@@ -222,6 +238,12 @@ def test_verdicts_evidence_and_heat_maps_in_a_real_browser(
     text = body(browser)
     assert "Judged as a CIFAKE-sized picture, shrunk to 36×36 pixels." in text
     assert "right on 93.1% of 400 test CIFAKE-sized pictures (interval 90.5%–95.2%)" in text
+    # The 32 px picture: shrunk web pictures were right 58% of the time, so no firm verdict.
+    assert (
+        "Too small to judge firmly: web pictures shrunk to this size were judged right only "
+        "58% of the time, so this is no verdict; the model leans towards a real photograph"
+    ) in text
+    assert "if this is a shrunk web picture, the verdict is close to a guess" in text
     assert "p_real is calibrated on CIFAKE-sized pictures" in text
     assert "p_real is calibrated on web pictures" in text
     # Each web verdict quotes how often verdicts this confident were right on held-out sources.
@@ -232,6 +254,7 @@ def test_verdicts_evidence_and_heat_maps_in_a_real_browser(
     ) in text
     assert "proves nothing" in text  # the plain pictures carry no metadata
     headings = [h.text for h in browser.find_elements(By.CSS_SELECTOR, "h4")]
+    assert headings.count(messages.TITLES["too_small"]) == 1, headings  # the small one only
     assert messages.TITLES["real"] in headings, headings
     assert not browser.find_elements(By.CSS_SELECTOR, "[data-testid=stException]")
     time.sleep(0.5)  # let the images finish painting
@@ -307,7 +330,9 @@ def test_a_narrow_screen_reads_verdict_picture_details(
     web = photo_like(tmp_path / "sky.jpg")
     browser.set_window_size(400, 857)
     browser.get(streamlit_app)
-    wait_for(browser, "input[type=file]").send_keys(str(web))
+    uploader = wait_for(browser, "input[type=file]")
+    click_toggle(browser, "Heat maps")  # the verdict still leads, the map's place after it
+    uploader.send_keys(str(web))
     wait_for_text(browser, "Judged as a web picture")
     time.sleep(0.8)
     info = browser.find_element(By.CSS_SELECTOR, "[data-testid=stAlertContentInfo]")
@@ -379,56 +404,78 @@ def test_examples_and_model_page_in_a_real_browser(streamlit_app, browser, artif
     browser.save_screenshot(str(artifacts_dir / "app-model-page-dark.png"))
 
 
-def test_first_visit_is_fast(app_folder, browser, tmp_path):
-    """Point 9: launch -> usable page and launch -> first verdict, in a real browser.
-
-    The issue's target is a first verdict within 5 s on the development machine
-    (devtools/bench.py measures it with the published model); a shared test machine
-    only has to stay well inside a generous bound.
-    """
+def test_a_fresh_server_s_first_upload_gets_its_verdict_then_its_heat_map(
+    app_folder, browser, tmp_path
+):
+    """Issue 27: on a fresh server (`python -m app.serve`: the model loads with the
+    server), heat maps switched on, the first upload's verdicts come without waiting for
+    the maps, which fill in after. Timings are printed, not asserted (a shared machine
+    stretches them): devtools/app_bench.py measures them on the published model."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    picture = photo_like(tmp_path / "first.jpg")
+    web = photo_like(tmp_path / "first.jpg")
+    small = write(tmp_path / "small.png", solid(250, size=(32, 32)))
     start = time.perf_counter()
     env = {"REALORAI_MODEL_DIR": str(app_folder / "published")}
     process, url = start_streamlit(tmp_path, env)
     try:
         browser.get(url)
-        wait_for(browser, "input[type=file]").send_keys(str(picture))
+        uploader = wait_for(browser, "input[type=file]")
         usable = time.perf_counter() - start
-        WebDriverWait(browser, 60).until(lambda d: "p_real = " in body(d))
-        verdict = time.perf_counter() - start
+        click_toggle(browser, "Heat maps")
+        sent = time.perf_counter()
+        uploader.send_keys(f"{web}\n{small}")
+        WebDriverWait(browser, 60, poll_frequency=0.05).until(
+            lambda d: body(d).count("p_real = ") == 2
+        )
+        verdict = time.perf_counter()
+        wait_for_text(browser, "Where the model saw signs of")  # the small one's map, after
     finally:
         stop(process)
-    print(f"launch -> usable {usable:.1f} s, launch -> first verdict {verdict:.1f} s")
-    assert usable < verdict < 60
-    assert browser.find_elements(By.CSS_SELECTOR, "h4")
+    print(f"launch -> usable {usable:.1f} s, upload -> verdicts {verdict - sent:.2f} s")
+    headings = [h.text for h in browser.find_elements(By.CSS_SELECTOR, "h4")]
+    assert len(headings) == 2 and messages.TITLES["too_small"] in headings, headings
+    assert messages.HEAT_MAP_COMING not in body(browser)  # every map in its place
 
 
-def test_a_file_the_browser_refuses_gets_its_own_sentence(streamlit_app, browser, tmp_path):
-    """Issue 27 item 5: a file over the limit never reaches the app (the browser refuses
-    it with a red chip, its reason on hover only); a sentence under the uploader names it,
-    so every file listed is accounted for: 2 pictures judged, 1 not uploaded."""
+def sparse_file(path: Path, size: int) -> Path:
+    """A PNG's first bytes padded to `size` (sparse on disk: nothing is written)."""
+    with open(path, "wb") as f:
+        f.write(solid(250))
+        f.truncate(size)
+    return path
+
+
+def test_every_file_listed_is_counted_or_has_its_own_sentence(streamlit_app, browser, tmp_path):
+    """Issue 27: the count of pictures matches the files listed. A file over the 20 MB
+    limit reaches the app (the uploader's cap is 100 MB), is counted and refused in one
+    sentence; one over the cap is refused by the browser (a red chip, its reason on hover
+    only) and gets its sentence under the uploader from app/refused_uploads.py."""
     from selenium.webdriver.common.by import By
 
-    big = tmp_path / "holiday photo.png"
-    with open(big, "wb") as f:  # 21 MB: over the 20 MB the browser allows
-        f.write(solid(250))
-        f.truncate(21_000_000)
+    over = sparse_file(tmp_path / "holiday photo.png", 21_000_000)
+    huge = sparse_file(tmp_path / "scan.png", 101_000_000)
     web = photo_like(tmp_path / "sky.jpg")
     small = write(tmp_path / "small.png", solid(250, size=(32, 32)))
     browser.get(streamlit_app)
-    wait_for(browser, "input[type=file]").send_keys(f"{web}\n{big}\n{small}")
+    wait_for(browser, "input[type=file]").send_keys(f"{web}\n{over}\n{small}")
     wait_for_text(browser, "Download CSV")
-    sentence = messages.NOT_UPLOADED_TOO_LARGE.format(max_mb="20")
-    wait_for_text(browser, f"holiday photo.png: {sentence}")
-    chips = browser.find_elements(By.CSS_SELECTOR, "[data-testid=stFileChip]")
-    refused = browser.find_elements(By.CSS_SELECTOR, ".realorai-refused")
+    wait_for_text(browser, "3 pictures")
+    too_large = messages.picture_problem("file too large", max_mb=20)
+    wait_for_text(browser, f"holiday photo.png: {too_large}")
     text = body(browser)
-    assert len(chips) == 3 and [r.text for r in refused] == [f"holiday photo.png: {sentence}"]
-    assert "2 pictures" in text and "0 could not be checked" in text  # 2 + 1 = the 3 listed
+    assert "1 could not be checked" in text  # 3 listed, 3 counted
+    chips = browser.find_elements(By.CSS_SELECTOR, "[data-testid=stFileChip]")
+    assert len(chips) == 3 and not browser.find_elements(By.CSS_SELECTOR, ".realorai-refused")
+
+    wait_for(browser, "input[type=file]").send_keys(str(huge))
+    sentence = messages.NOT_UPLOADED_TOO_LARGE.format(cap_mb="100", max_mb="20")
+    wait_for_text(browser, f"scan.png: {sentence}")
+    refused = browser.find_elements(By.CSS_SELECTOR, ".realorai-refused")
+    assert [r.text for r in refused] == [f"scan.png: {sentence}"]
     # Removing the refused file removes its sentence.
+    chips = browser.find_elements(By.CSS_SELECTOR, "[data-testid=stFileChip]")
     chip = next(c for c in chips if c.get_attribute("aria-invalid") == "true")
     chip.find_element(By.CSS_SELECTOR, "[data-testid=stFileChipDeleteBtn] button").click()
     time.sleep(1.0)

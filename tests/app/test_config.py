@@ -1,7 +1,8 @@
 """The upload limit is one number: params.yaml app.max_upload_mb, in megabytes of
 1,000,000 bytes as the browser counts them (Streamlit 1.67's uploader refuses a file over
-max_upload_size * 1000**2 bytes and says "File must be 20.0MB or smaller"). The widget,
-the server, the decoder's byte cap and every sentence shown use it."""
+max_upload_size * 1000**2 bytes and says "File must be 20.0MB or smaller"). The decoder's
+byte cap and every sentence shown use it; the widget and the server let files up to a
+bounded cap above it through, so that the app counts and refuses them itself."""
 
 from __future__ import annotations
 
@@ -39,9 +40,15 @@ def test_the_limit_is_counted_as_the_browser_counts_it():
 
 
 def test_the_server_accepts_every_upload_the_widget_allows():
+    """The widget's cap is above the limit (a file over it reaches the app, which counts
+    and refuses it) and bounded; the server takes it, for any limit params allows."""
     server = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())["server"]
     settings = config.load_settings(env={})
-    assert server["maxUploadSize"] * 1024**2 >= settings.widget_mb * 1000**2  # MiB there
+    assert settings.widget_mb < settings.cap_mb <= 200  # bounded: Streamlit holds the bytes
+    assert server["maxUploadSize"] * 1024**2 >= settings.cap_mb * 1000**2  # MiB there
+    most = params.App.__dataclass_fields__["max_upload_mb"].metadata["max"]
+    assert server["maxUploadSize"] * 1024**2 >= most * 1000**2
+    assert config.Settings(**{**vars(settings), "max_bytes": int(most * config.MB)}).cap_mb == most
 
 
 def test_a_file_of_exactly_the_limit_is_decoded_one_byte_more_is_refused():
@@ -58,7 +65,7 @@ def test_the_page_states_the_limit_the_browser_and_the_app_apply(env):
     at.run()
     uploader = at.file_uploader(key="uploads")
     assert f"up to {settings.max_mb:g} MB each" in uploader.label
-    assert uploader.proto.max_upload_size_mb == settings.widget_mb  # what the browser checks
+    assert uploader.proto.max_upload_size_mb == settings.cap_mb  # what the browser checks
     at.file_uploader(key="uploads").set_value(
         [
             ("under.png", padded_png(settings.max_bytes), "image/png"),
@@ -71,6 +78,9 @@ def test_the_page_states_the_limit_the_browser_and_the_app_apply(env):
     assert f"larger than {settings.max_mb:g} MB" in too_large
     assert [e.value for e in at.error] == [f"over.png: {too_large}"]
     assert "under.png" in [c for image in at.image for c in image.captions]
+    # Both files listed are counted: the refused one among those not checked.
+    assert [s.value for s in at.subheader] == ["2 pictures"]
+    assert "1 could not be checked." in [c.value for c in at.caption][0]
 
 
 @pytest.mark.parametrize(
