@@ -1,10 +1,10 @@
-"""The EfficientNet-Lite0 port (model/backbone.py) and the .pth reader under it
-(model/torch_weights.py).
+"""The EfficientNet-Lite0 and -Lite1 ports (model/backbone.py) and the .pth reader
+under them (model/torch_weights.py).
 
 The port is checked by what it predicts, not by shapes: CIFAKE's real test pictures
 are CIFAR-10 photographs, and an ImageNet classifier should name, in its top five,
 an ImageNet class of the picture's CIFAR-10 class far more often than chance. A
-golden file then pins the exact logits on one committed picture.
+golden file per backbone then pins the exact logits on one committed picture.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import types
 import zipfile
 from collections import OrderedDict
 from math import comb
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -29,7 +30,8 @@ from model.errors import ModelError
 from model.torch_weights import read_state_dict
 from tests.helpers import ROOT
 
-GOLDEN = ROOT / "tests" / "model" / "golden_lite0.json"
+GOLDEN = ROOT / "tests" / "model" / "golden_{name}.json"
+SIZES = {"lite0": 224, "lite1": 240}  # each one's own ImageNet resolution
 EXAMPLE = ROOT / "published" / "examples" / "00-real-cifake.png"
 
 
@@ -200,10 +202,24 @@ def classifier(state):
     return backbone.build("lite0", state, classifier=True)
 
 
-def test_the_file_is_lite0(state):
-    floats = [v for k, v in state.items() if not k.endswith("num_batches_tracked")]
-    assert sum(v.size for v in floats) == 4_694_024
-    assert len({k.split(".")[1] for k in state if k.startswith("_blocks.")}) == 16
+@pytest.fixture(scope="module", params=sorted(SIZES))
+def named_classifier(request, state):
+    """(name, input size, ImageNet classifier) for each shipped backbone."""
+    name = request.param
+    weights = state if name == "lite0" else read_state_dict(backbone.weights_path(name))
+    return name, SIZES[name], backbone.build(name, weights, SIZES[name], classifier=True)
+
+
+@pytest.mark.parametrize(
+    "name, parameters, blocks", [("lite0", 4_694_024, 16), ("lite1", 5_470_344, 21)]
+)
+def test_the_file_is_the_named_network(name, parameters, blocks):
+    weights = read_state_dict(backbone.weights_path(name))
+    floats = [v for k, v in weights.items() if not k.endswith("num_batches_tracked")]
+    assert sum(v.size for v in floats) == parameters
+    assert len({k.split(".")[1] for k in weights if k.startswith("_blocks.")}) == blocks
+    spec = backbone.BACKBONES[name]
+    assert sum(stage.repeats for stage in spec.stages) == blocks
 
 
 def test_features_are_the_classifiers_own(state, classifier):
@@ -257,11 +273,12 @@ def top5_hits(top5: np.ndarray, wanted: list[set]) -> float:
     return float(np.mean([bool(w & set(t.tolist())) for w, t in zip(wanted, top5, strict=True)]))
 
 
-def test_imagenet_top5_agrees_with_cifar10_classes(cifake_zip, classifier):
+def test_imagenet_top5_agrees_with_cifar10_classes(cifake_zip, named_classifier):
+    name, size, classifier = named_classifier
     with zipfile.ZipFile(cifake_zip) as archive:
         classes = np.repeat(np.arange(1, 11), PER_CLASS)
         pixels = np.stack([
-            load_image(archive.read(cifar_name(i, c)), 224)  # 32 -> 224, bicubic
+            load_image(archive.read(cifar_name(i, c)), size)  # 32 -> size, bicubic
             for c in range(1, 11) for i in range(PER_CLASS)
         ]).astype(np.float32)  # fmt: skip
     top5 = np.argsort(-classifier.predict(pixels, batch_size=50, verbose=0), axis=1)[:, :5]
@@ -273,26 +290,28 @@ def test_imagenet_top5_agrees_with_cifar10_classes(cifake_zip, classifier):
         top5_hits(top5[classes == c], [IMAGENET[o]] * PER_CLASS)
         for c in IMAGENET for o in IMAGENET if o != c
     ])  # fmt: skip
-    print(f"top-5 agreement {agreement:.3f}, chance {chance:.3f}, other classes {others:.3f}")
+    print(f"{name}: top-5 agreement {agreement:.3f}, chance {chance:.3f}, others {others:.3f}")
     assert agreement >= MIN_AGREEMENT and agreement >= 3 * chance and agreement >= 3 * others
 
 
 # --- golden output ---
 
 
-def example_pixels() -> np.ndarray:
-    return resize_image(decode_image(EXAMPLE.read_bytes()), 224).astype(np.float32)[None]
+def example_pixels(size: int) -> np.ndarray:
+    return resize_image(decode_image(EXAMPLE.read_bytes()), size).astype(np.float32)[None]
 
 
-def golden_top5(classifier) -> list[dict]:
-    logits = classifier.predict(example_pixels(), verbose=0)[0]
+def golden_top5(classifier, size: int) -> list[dict]:
+    logits = classifier.predict(example_pixels(size), verbose=0)[0]
     return [{"index": int(i), "logit": float(logits[i])} for i in np.argsort(-logits)[:5]]
 
 
-def test_golden_logits_on_a_committed_picture(classifier):
-    golden = json.loads(GOLDEN.read_text())
-    assert golden["weights_sha256"] == backbone.describe("lite0")["sha256"]
-    got = golden_top5(classifier)
+def test_golden_logits_on_a_committed_picture(named_classifier):
+    name, size, classifier = named_classifier
+    golden = json.loads(Path(str(GOLDEN).format(name=name)).read_text())
+    assert golden["weights_sha256"] == backbone.describe(name)["sha256"]
+    assert golden["image_size"] == size
+    got = golden_top5(classifier, size)
     assert [g["index"] for g in got] == [g["index"] for g in golden["top5"]]
     np.testing.assert_allclose(
         [g["logit"] for g in got], [g["logit"] for g in golden["top5"]], atol=1e-3
