@@ -7,7 +7,15 @@ from __future__ import annotations
 from app import figures, messages
 from model.published import shown
 
-VIEW_NAMES = {"whole": "shrunk to 36×36 pixels", "web": "by an ImageNet network at 224×224"}
+VIEW_NAMES = {"whole": "shrunk to {s}×{s} pixels", "web": "by an ImageNet network at {s}×{s}"}
+
+
+def view_name(view: str, card: dict | None) -> str:
+    """How a view looks at a picture, with the input size its card gives."""
+    size = ((card or {}).get("views", {}).get(view) or {}).get("image_size")
+    if view not in VIEW_NAMES or not isinstance(size, int):
+        return view
+    return VIEW_NAMES[view].format(s=size)
 
 
 def p_text(p_real: float) -> str:
@@ -25,7 +33,7 @@ def reliability_line(prediction, card: dict | None = None) -> str:
     same figures, written the same way, as everywhere else: app/figures.py)."""
     p = prediction
     kind = p.kind or "picture"
-    line = f"Judged as a **{kind}**, {VIEW_NAMES.get(p.view, p.view)}."
+    line = f"Judged as a **{kind}**, {view_name(p.view, card)}."
     if p.right_at and _number(p.right_at.get("right")) and p.right_at.get("n"):
         line += " " + confidence_sentence(p.right_at)
     figure, small = verdict_figures(p, card)

@@ -20,6 +20,7 @@ from tests.helpers import (
     GAIN,
     ROOT,
     WEB_METRICS,
+    WEB_SIZE,
     jpeg_with,
     make_image,
     png_with_text,
@@ -448,7 +449,7 @@ def test_each_verdict_names_its_kind_and_that_kind_s_figures(env, tmp_path):
         "size it was right on 58% of 900: if this is a shrunk web picture, the verdict is "
         "close to a guess."
     ) in lines
-    assert "Judged as a **web picture**, by an ImageNet network at 224×224." in lines
+    assert f"Judged as a **web picture**, by an ImageNet network at {WEB_SIZE}×{WEB_SIZE}." in lines
     # The web verdict quotes the confidence-table row its own p_real falls in.
     table = at.dataframe[0].value
     p_web = float(table["p_real"][1])

@@ -26,6 +26,7 @@ from app.common import THEME_HINT
 from devtools.standin import free_port
 from tests.helpers import (
     ROOT,
+    WEB_SIZE,
     make_image,
     publish_tiny,
     solid,
@@ -234,7 +235,9 @@ def test_verdicts_evidence_and_heat_maps_in_a_real_browser(
     assert info.location["y"] < box.location["y"]
     uploader.send_keys(f"{web}\n{small}\n{signed}")
     wait_for_text(browser, "Download CSV")
-    wait_for_text(browser, "Judged as a web picture, by an ImageNet network at 224×224.")
+    wait_for_text(
+        browser, f"Judged as a web picture, by an ImageNet network at {WEB_SIZE}×{WEB_SIZE}."
+    )
     text = body(browser)
     assert "Judged as a CIFAKE-sized picture, shrunk to 36×36 pixels." in text
     assert "right on 93.1% of 400 test CIFAKE-sized pictures (interval 90.5%–95.2%)" in text
