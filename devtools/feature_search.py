@@ -8,8 +8,8 @@ For each backbone@size it pools every block of the backbone over the scraped pic
 web_features), caches that under data/feature_search/, and prints the LOGO mean and
 per-group ROC-AUC of a logistic head (model.logo.logistic) on the blocks of stages
 1..k for each k and C; then the paired bootstrap (over pictures, within groups) of each
-variant's LOGO mean minus the first one's, at its best C. Needs `make pipeline-offline`
-run once (data/web, the merge manifest and the scraped files).
+variant's LOGO mean minus the first one's at stages 1-4, each at its best C. Needs
+`make pipeline-offline` run once (data/web, the merge manifest and the scraped files).
 """
 
 from __future__ import annotations
@@ -97,6 +97,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("variants", nargs="+", help="backbone@size, e.g. lite1@240")
     parser.add_argument("--stages", nargs="+", type=int, default=[3, 4, 5])
+    parser.add_argument("--base-stages", type=int, default=4, help="the first variant's")
     args = parser.parse_args(argv)
     from dataset import web
 
@@ -116,10 +117,14 @@ def main(argv=None) -> None:
             folds = " ".join(f"{g} {v:.3f}" for g, v in aucs[top].items())
             grid = " ".join(f"C={C}: {m:.3f}" for C, m in means.items())
             print(f"{variant} stages 1-{k} ({cols.sum()} features): {grid} | {folds}", flush=True)
-    (first, base), *others = best.items()
-    for label, scores in others:
-        mean, low, high = paired_difference(y, group, base, scores)
-        print(f"{label} minus {first}: {mean:+.3f} [{low:+.3f}, {high:+.3f}]")
+    first = f"{args.variants[0]} stages 1-{args.base_stages}"
+    base = best.get(first)
+    if base is None:
+        first, base = next(iter(best.items()))
+    for label, scores in best.items():
+        if label != first:
+            mean, low, high = paired_difference(y, group, base, scores)
+            print(f"{label} minus {first}: {mean:+.3f} [{low:+.3f}, {high:+.3f}]")
 
 
 if __name__ == "__main__":
