@@ -402,7 +402,7 @@ MODEL_CALL = "model call (tf.function: backbone + head)"
 SERVING_PARTS = {
     MODEL_CALL: ("model/serve_keras.py", "logits"),
     "decode (decode_image)": ("dataset/imaging.py", "decode_image"),
-    "resize to 224 (resize_image)": ("dataset/imaging.py", "resize_image"),
+    "resize to the view's size (resize_image)": ("dataset/imaging.py", "resize_image"),
     "provenance (read_provenance)": ("dataset/provenance.py", "read_provenance"),
     "read the file (read_bytes)": ("model/predict.py", "read_bytes"),
 }

@@ -70,7 +70,7 @@ def measure_scrape(
     }
 
 
-WEB_SIZE = 224  # the web view's input side (params.yaml web.image_size)
+WEB_SIZE = 224  # the stand-in's input side: Lite0's, the backbone it is built on
 PATCH_VIEW = {"jpeg_640x480_ms_p50": 14.6, "jpeg_640x480_ms_p99": 32.3}  # 2026-11-30
 TARGETS = {"web_picture_ms_p50": 60.0, "batch_pictures_per_s": 40.0}  # the issue's
 STAND_IN_NOTE = (
@@ -159,7 +159,7 @@ def measure_inference(
 ) -> dict:
     """Latency and throughput of the web view through model.predict's path on this machine
     (find_images -> read_bytes -> predictor.prepare -> predictor.score: decode, resize to
-    224 x 224, backbone + head in one tf.function call).
+    the card's image_size, backbone + head in one tf.function call).
 
     A `model_dir` without a web view (published/ before the pipeline re-publishes) is
     measured through web_stand_in: same backbone, a random head. `pictures` are files
@@ -168,7 +168,7 @@ def measure_inference(
     - decode_ms: its read + prepare (decode, resize) alone
     - jpeg_640x480_ms: one 640x480 JPEG through predict_bytes, `repeats` times (the figure
       the patch view was measured by, for the ratio)
-    - model_call_ms: one 224 x 224 picture through the web view's model call alone
+    - model_call_ms: one picture at the card's size through the web view's model call alone
     - batch_pictures_per_s: model.predict's classify over the pictures in batches of
       `batch`, reading, provenance and decoding included; batch_model_pictures_per_s:
       the model call alone on `batch` pictures; batch_cpu_ms_per_picture and
