@@ -162,7 +162,8 @@ def web_view(*, web_metrics: dict, logo: dict, calibration: dict, backbone: dict
             **{k: backbone[k] for k in ("package", "version", "file", "sha256")},
         },
         "architecture": (
-            f"EfficientNet-Lite0 (ImageNet, frozen) at {params.image_size}px, pooled "
+            f"EfficientNet-{backbone['backbone'].title()} (ImageNet, frozen) at "
+            f"{params.image_size}px, pooled "
             f"{' + '.join(params.features)} features, logistic regression (C={params.C})"
         ),
         "temperature": float(calibration["temperature"]),
