@@ -135,16 +135,17 @@ def whole_view(**changes) -> dict:
     return view
 
 
-WEB_SIZE = 64  # the tests' web view: Lite0 is convolutional, and 64 px keeps it fast
+WEB_SIZE = 64  # the tests' web view: the backbone is convolutional, and 64 px keeps it fast
 
 
 @functools.cache
-def installed_backbone() -> dict:
-    """The card's backbone entry for the installed weights package."""
+def installed_backbone(name: str = "lite0") -> dict:
+    """The card's backbone entry for the installed weights package of `name` (the tiny
+    cards' Lite0 by default; pipeline tests pass params.yaml's web.backbone.name)."""
     from model import backbone
 
-    info = backbone.describe("lite0")
-    return {"name": "lite0", **{k: info[k] for k in ("package", "version", "file", "sha256")}}
+    info = backbone.describe(name)
+    return {"name": name, **{k: info[k] for k in ("package", "version", "file", "sha256")}}
 
 
 def web_view(**changes) -> dict:

@@ -35,7 +35,8 @@ def test_the_published_folder_serves_both_views(published, monkeypatch):
     web = keras_side.predict_bytes(make_image(300, 200, seed=4))
     assert web.view == "web" and web.pixels is None and web.calibrated
     card = keras_side.card["views"]["web"]
-    assert card["backbone"] == installed_backbone() and card["image_size"] == WEB_SIZE
+    shipped = params.load("web", published.parent / "params.yaml").backbone.name
+    assert card["backbone"] == installed_backbone(shipped) and card["image_size"] == WEB_SIZE
     assert web.reliability["n"] == card["metrics"]["n"]  # the held-out groups' figures
     assert keras_side.gradcam(np.zeros((36, 36, 3), np.uint8)).shape == (36, 36)
 

@@ -23,6 +23,7 @@ import yaml
 from PIL import Image
 
 from devtools.standin import running
+from settings import params
 from tests.conftest import shared_data_dir
 from tests.helpers import ROOT, installed_backbone
 
@@ -177,7 +178,10 @@ def test_every_stage_runs_and_writes_its_outputs(repo, first_run):
     assert 0.0 <= card["views"]["whole"]["metrics"]["accuracy"] <= 1.0
     web = card["views"]["web"]
     assert set(web["metrics"]["logo"]["folds"]) == {"art", "people"}  # each group held out
-    assert web["backbone"] == installed_backbone() and web["image_size"] == 64
+    assert web["backbone"] == installed_backbone(
+        params.load("web", repo / "params.yaml").backbone.name
+    )
+    assert web["image_size"] == 64
     assert set(web["comparison"]) == {"container", "head", "head_mid"}
     published = {p.name for p in (repo / "published").iterdir()}
     assert {"model.keras", "web_head.keras", "model_card.json"} <= published

@@ -97,8 +97,9 @@ def test_publishes_card_models_and_examples(evaluated):
     web_metrics = json.loads((evaluated / "reports/web_metrics.json").read_text())
     calibration = json.loads((evaluated / "data/model_web/calibration.json").read_text())
     assert web["file"] == "web_head.keras" and web["kind"] == "web picture"
-    assert web["backbone"] == installed_backbone()  # what loading checks the package against
     shipped = params.load("web", evaluated / "params.yaml")
+    # what loading checks the package against
+    assert web["backbone"] == installed_backbone(shipped.backbone.name)
     assert (web["image_size"], web["features"]) == (WEB_SIZE, list(shipped.features))
     assert web["temperature"] == pytest.approx(calibration["temperature"])
     assert "held out of training (held, seen)" in web["calibrated_on"]
@@ -120,7 +121,7 @@ def test_publishes_card_models_and_examples(evaluated):
     pixels = np.random.default_rng(0).integers(0, 256, (2, 36, 36, 3), dtype=np.uint8)
     np.testing.assert_allclose(model(pixels), trained(pixels), rtol=1e-5)
     head = keras.saving.load_model(evaluated / "published/web_head.keras")
-    sizes = backbone.feature_sizes("lite0")
+    sizes = backbone.feature_sizes(shipped.backbone.name)
     width = sum(sizes[name] for name in shipped.features)  # the features, side by side
     assert head.get_layer("logit") and head.input_shape[1:] == (width,)
     assert not (evaluated / "published/backbone.keras").exists()  # rebuilt from the package

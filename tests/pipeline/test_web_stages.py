@@ -26,14 +26,14 @@ def web_params(project):
 
 def test_the_backbone_stage_saves_the_pinned_weights_and_says_where_they_came_from(evaluated):
     info = json.loads((evaluated / "data/backbone/backbone.json").read_text())
-    installed = backbone.describe("lite0")
+    installed = backbone.describe(web_params(evaluated).backbone.name)
     assert {k: info[k] for k in installed} == installed and info["image_size"] == WEB_SIZE
     from model.web_view import load_backbone
 
     model, _ = load_backbone(evaluated / "data/backbone")
     assert model.input_shape[1:] == (WEB_SIZE, WEB_SIZE, 3)
     out = model(np.zeros((2, WEB_SIZE, WEB_SIZE, 3), np.float32))
-    sizes = backbone.feature_sizes("lite0")
+    sizes = backbone.feature_sizes(installed["backbone"])
     assert {k: tuple(v.shape) for k, v in out.items()} == {k: (2, n) for k, n in sizes.items()}
 
 
@@ -53,7 +53,7 @@ def test_web_features_hold_every_picture_whole_and_small(evaluated):
     assert len(data) == 48 and data.groups == ["held", "seen"]
     assert set(data.split) == {"train", "test"}  # merge's split; no validation groups now
     widths = {name: array.shape[1] for name, array in data.features.items()}
-    sizes = backbone.feature_sizes("lite0")
+    sizes = backbone.feature_sizes(web_params(evaluated).backbone.name)
     assert widths == {**sizes, **{f"small_{k}": n for k, n in sizes.items()}}
     assert set(widths) == set(store.FEATURE_SETS)
     assert data.small.shape == (48, 36, 36, 3)
