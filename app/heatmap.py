@@ -43,6 +43,18 @@ def painted(picture: np.ndarray, heat: np.ndarray) -> np.ndarray:
     return np.rint(picture * 0.25 + colormap(np.clip(heat, 0, 1)) * 0.75).astype(np.uint8)
 
 
+# Grad-CAM is scaled to its own peak, so an even map is all dark (no evidence) or all
+# bright (evidence everywhere): either way no region stands out. Below this spread
+# (standard deviation of the 0..1 map) the app says so instead of pointing at colours.
+MIN_SPREAD = 0.1
+
+
+def stands_out(heat: np.ndarray) -> bool:
+    """Whether some region of a 0..1 map is brighter than the rest."""
+    heat = np.asarray(heat, np.float32)
+    return heat.size > 0 and float(heat.max()) > 0 and float(heat.std()) >= MIN_SPREAD
+
+
 def legend(width: int = 320, height: int = 18) -> np.ndarray:
     """A horizontal colour bar from 0 (left) to 1 (right)."""
     ramp = np.linspace(0, 1, width, dtype=np.float32)

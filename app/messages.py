@@ -51,6 +51,10 @@ NO_REGION = {
     "modified": "The model finds no edited region (P(edited) {score}).",
     "not real": "No part of the picture looks unreal to the model (1 − p_real {score}).",
 }
+NO_REGION_STANDS_OUT = (
+    "No region stands out: the model's evidence is spread evenly over the picture, so "
+    "this map points at nothing in particular."
+)
 HEAT_MAP_COMING = "The heat map follows in a moment; the verdict above does not wait for it."
 NO_HEAT_MAP = "The heat map is not available right now; the verdict beside it is unaffected."
 NO_WEB_HEAT_MAP = (

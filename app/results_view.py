@@ -88,7 +88,9 @@ def show_card(predictor, result: analysis.Result, show_heat: bool):
         left, right = st.columns([3, 2])
         with left:
             slot = st.empty()
-            with slot.container():
+            # One block in the slot: the map written over it replaces it whole, where
+            # loose elements past the map's own count would stay (the "follows" note).
+            with slot.container(), st.container():
                 show_picture(result)
                 if show_heat and p.view != "whole":  # nothing to wait for: say so now
                     st.caption(messages.NO_WEB_HEAT_MAP)
@@ -127,15 +129,25 @@ def show_heat_map(predictor, result: analysis.Result) -> None:
         st.caption(messages.NO_HEAT_MAP)
         return
     heat = analysis.heat_of(predictor, result)
-    caption = messages.HEAT_CAPTION[p.label]
-    ends = ("no sign", f"strong sign of {'AI' if p.label == 'ai' else 'a real photograph'}")
+    evidence = "AI" if p.label == "ai" else "a real photograph"
     region = analysis.region_of(predictor, result)  # whole view only
     original, mapped, *beside = st.columns(2 if region is None else 3)
     original.image(picture, caption=messages.literal(result.name), width="stretch")
-    mapped.image(heatmap.painted(picture, heat), caption=caption, width="stretch")
+    if heatmap.stands_out(heat):
+        mapped.image(heatmap.painted(picture, heat), caption=messages.HEAT_CAPTION[p.label],
+                     width="stretch")  # fmt: skip
+        show_legend(mapped, "no sign", f"strong sign of {evidence}")
+    else:  # an even map would point at nothing while its colours seem to say something
+        mapped.caption(messages.NO_REGION_STANDS_OUT)
     if region is not None and region.found and region.localised:
         edited = heatmap.painted(picture, region.heat)
         beside[0].image(edited, caption=verdict.region_caption(region), width="stretch")
+        show_legend(beside[0], "hiding it changes nothing", "hiding it changes most")
     elif region is not None:
         beside[0].caption(verdict.region_caption(region))
-    st.image(heatmap.legend(), caption=f"Colour scale: dark = {ends[0]}, bright = {ends[1]}")
+
+
+def show_legend(column, dark: str, bright: str) -> None:
+    """One colour scale under its own map, in the map's own words."""
+    column.image(heatmap.legend(), caption=f"Colour scale: dark = {dark}, bright = {bright}",
+                 width="stretch")  # fmt: skip
