@@ -19,12 +19,15 @@ import hashlib
 import importlib.metadata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import keras
 import numpy as np
 
 from model.errors import ModelError
 from model.torch_weights import read_state_dict
+
+if TYPE_CHECKING:  # Keras is imported where a network is built: the specs and the
+    import keras  # weights are read without TensorFlow (model/numpy_backbone.py)
 
 # The TF reference's input normalisation for Lite models: (x - 127) / 128
 # (tensorflow/tpu efficientnet/lite: "inception-style" mean/std, kept for quantisation).
@@ -177,6 +180,8 @@ def build(
     classifier=True the (N, 1000) ImageNet logits. `state` defaults to the installed
     .pth (read_state_dict(weights_path(name))).
     """
+    import keras
+
     spec = _backbone(name)
     if state is None:
         state = read_state_dict(weights_path(name))
@@ -209,6 +214,8 @@ def build(
 
 
 def _conv_bn(x, filters: int, kernel: int, stride: int, prefix: str):
+    import keras
+
     x = keras.layers.Conv2D(
         filters, kernel, stride, padding="same", use_bias=False, name=f"{prefix}_conv"
     )(x)
@@ -240,6 +247,8 @@ def _blocks(x, stages: tuple[Stage, ...]) -> tuple[list, list]:
 
 def _mbconv(inputs, prefix: str, stage: Stage, stride: int):
     """Inverted residual: 1x1 expand, depthwise, 1x1 project; no SE, ReLU6."""
+    import keras
+
     channels = inputs.shape[-1]
     x = inputs
     if stage.expand != 1:

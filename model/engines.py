@@ -85,13 +85,20 @@ def keras_engine(folder: Path, name: str, spec: dict):
 
 
 def numpy_engine(folder: Path, name: str, spec: dict):
-    """The view's network in numpy, or its Keras engine when numpy cannot run it (the
-    web view's backbone is Keras only)."""
+    """The view's network in numpy, or its Keras engine when numpy cannot run it (a web
+    view on other features than the backbone's early blocks, an unknown layer)."""
     from model.numpy_net import NumpyNet, Unsupported
 
-    if name == WEB:
-        return keras_engine(folder, name, spec)
     path = Path(folder) / spec["file"]
+    if name == WEB:
+        from model.numpy_backbone import web_engine
+
+        if not path.is_file():
+            raise ModelError(f"{path} not found; {BUILD_HINT}")
+        try:
+            return web_engine(path, spec)
+        except Unsupported:
+            return keras_engine(folder, name, spec)
     if not path.is_file():
         raise ModelError(f"{path} not found; {BUILD_HINT}")
     try:

@@ -323,9 +323,9 @@ def load_model(folder: Path | str, name: str, view: dict):
     return model
 
 
-def _with_backbone(head, view: dict):
-    """The served web view: the card's backbone, checked against the installed package
-    (version and the weights file's sha256), joined to the published head."""
+def checked_backbone(view: dict) -> dict:
+    """The installed weights of the card's backbone (backbone.describe), checked against
+    the card: package, version and the weights file's sha256; ModelError otherwise."""
     from model import backbone, web_view
 
     wanted = view["backbone"]
@@ -336,7 +336,15 @@ def _with_backbone(head, view: dict):
             f"the installed {wanted['package']} weights ({installed['file']}) have sha256 "
             f"{installed['sha256'][:12]}..., the card was made with {wanted['sha256'][:12]}..."
         )
-    base = backbone.build(wanted["name"], image_size=view["image_size"])
+    return installed
+
+
+def _with_backbone(head, view: dict):
+    """The served web view: the card's checked backbone joined to the published head."""
+    from model import backbone, web_view
+
+    name = checked_backbone(view)["backbone"]
+    base = backbone.build(name, image_size=view["image_size"])
     return web_view.compose(base, head, view["features"])
 
 

@@ -248,7 +248,11 @@ def publish_tiny(
     views = card.get("views") or {"whole": {"file": "model.keras"}}
     for name, view in views.items():
         if name == "web":
-            tiny_head().save(folder / view.get("file", "web_head.keras"))
+            from model.backbone import feature_sizes
+
+            sizes = feature_sizes(view.get("backbone", {}).get("name", "lite0"))
+            width = sum(sizes[f] for f in view.get("features", ["head", "mid"]))
+            tiny_head(width).save(folder / view.get("file", "web_head.keras"))
         else:
             model.save(folder / view.get("file", "model.keras"))
     (folder / "model_card.json").write_text(json.dumps(card))

@@ -27,7 +27,7 @@ def test_the_published_folder_serves_both_views(published, monkeypatch):
     keras_side = Predictor.load(published, uncertain_band=0.2)
     numpy_side = Predictor.load(published, uncertain_band=0.2, engine="numpy")
     engines = {name: type(v.engine).__name__ for name, v in numpy_side.views.items()}
-    assert engines == {"whole": "NumpyNet", "web": "KerasEngine"}
+    assert engines == {"whole": "NumpyNet", "web": "WebEngine"}  # numpy: no TensorFlow
     for data in (solid(200, size=(32, 32)), make_image(300, 200, seed=4)):
         a, b = keras_side.predict_bytes(data), numpy_side.predict_bytes(data)
         assert a.view == b.view and a.p_real == pytest.approx(b.p_real, abs=1e-4)

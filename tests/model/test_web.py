@@ -25,6 +25,7 @@ from tests.helpers import (
     make_image,
     publish_tiny,
     tiny_card,
+    tiny_head,
     web_rows,
     web_view,
     whole_view,
@@ -517,8 +518,9 @@ def test_a_web_view_without_its_backbone_or_features_is_refused(view, needle):
 def test_a_card_whose_features_do_not_fit_the_head_is_one_line(tmp_path):
     from model import published
 
-    card = tiny_card(views={"web": web_view(features=["head"])})  # the head takes head + mid
+    card = tiny_card(views={"web": web_view(features=["head"])})
     folder = publish_tiny(tmp_path / "p", card=card)
+    tiny_head(1776).save(folder / "web_head.keras")  # a head on head + mid
     card = published.read_card(folder)
     with pytest.raises(ModelError) as raised:
         published.load_model(folder, "web", card["views"]["web"])
