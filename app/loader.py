@@ -2,8 +2,9 @@
 
 The first visit draws the page straight away (upload box, URL box, the model card);
 the model loads beside it, and only a picture to judge waits for it, in two steps:
-1. the views run by numpy (model/numpy_net.py), ready in well under a second: the
-   first verdicts need no TensorFlow, whose import alone costs ~5 s of CPU;
+1. the views run by numpy (model/numpy_net.py, model/numpy_backbone.py for the web
+   view), ready in well under a second: the first verdicts need no TensorFlow, whose
+   import alone costs ~5 s of CPU;
 2. the Keras engines (TensorFlow imported, calls traced, Grad-CAM), checked to agree
    with step 1, then swapped in; heat maps of whole pictures wait for this step. It
    starts once the first verdict is on the page (or heat maps are asked for, or the
