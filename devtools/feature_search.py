@@ -6,7 +6,7 @@ on the training-split web pictures (never the test split), like the logo stage.
 For each backbone@size it pools every block of the backbone over the scraped pictures
 (merge's kept rows, each file decoded and resized by imaging.load_image, as in
 web_features), caches that under data/feature_search/, and prints the LOGO mean and
-per-group ROC-AUC of a logistic head (model.logo.logistic) on the blocks of stages
+per-group ROC-AUC of a logistic head (model.logo's leave-one-group-out loop) on the blocks of stages
 1..k for each k and C; then the paired bootstrap (over pictures, within groups) of each
 variant's LOGO mean minus the first one's at stages 1-4, each at its best C. Needs
 `make pipeline-offline` run once (data/web, the merge manifest and the scraped files).
@@ -60,15 +60,15 @@ def block_features(name: str, size: int, ids: np.ndarray) -> tuple[np.ndarray, l
     return np.concatenate(parts), stage
 
 
-def logo_scores(x, y, group, C: float) -> np.ndarray:
-    from model.logo import logistic
+def logo_scores(data, x: np.ndarray, C: float) -> np.ndarray:
+    """Out-of-fold logits of the logo stage's logistic recipe on features `x` (rows of
+    the WebSet `data`): model.logo's own loop, on these features instead of the store's."""
+    import dataclasses
 
-    out = np.zeros(len(y))
-    for held in sorted(set(group)):
-        rows = group == held
-        model = logistic(C).fit(x[~rows], y[~rows])
-        out[rows] = model.decision_function(x[rows])
-    return out
+    from model import logo
+
+    blocks = dataclasses.replace(data, features={"blocks": x})
+    return logo.leave_one_group_out(blocks, "early", {"C": C}, names=("blocks",))
 
 
 def per_group(y, group, scores) -> dict[str, float]:
@@ -109,7 +109,7 @@ def main(argv=None) -> None:
         x, stage = block_features(name, int(size), data.id)
         for k in args.stages:
             cols = np.asarray(stage) <= k
-            runs = {C: logo_scores(x[:, cols], y, group, C) for C in CS}
+            runs = {C: logo_scores(data, x[:, cols], C) for C in CS}
             aucs = {C: per_group(y, group, s) for C, s in runs.items()}
             means = {C: float(np.mean(list(a.values()))) for C, a in aucs.items()}
             top = max(means, key=means.get)

@@ -15,26 +15,25 @@ from __future__ import annotations
 import numpy as np
 
 from model.backbone import BN_EPSILON, MEAN, STD, Backbone, Stage
+from model.backbone import _converted as keras_layout  # the one PyTorch -> Keras layout
 from model.errors import ModelError
-from model.numpy_net import Unsupported, _same_padding
+from model.numpy_net import Unsupported, fold_batch_norm, pad_same
 
 
 def conv_weights(state: dict, prefix: str) -> np.ndarray:
-    """(out, in, kh, kw) -> (kh, kw, in, out) float32."""
-    return np.ascontiguousarray(state[f"{prefix}.weight"].transpose(2, 3, 1, 0), np.float32)
+    """(kh, kw, in, out) float32, as the Keras backbone holds it."""
+    return np.ascontiguousarray(keras_layout("conv", prefix, state)[0], np.float32)
+
+
+def depthwise_weights(state: dict, prefix: str) -> np.ndarray:
+    """(kh, kw, channels) float32: the Keras depthwise kernel without its multiplier axis."""
+    return np.ascontiguousarray(keras_layout("depthwise", prefix, state)[0][..., 0], np.float32)
 
 
 def folded_bn(state: dict, prefix: str) -> tuple[np.ndarray, np.ndarray]:
     """Inference BatchNorm as x * factor + shift."""
-    get = lambda s: state[f"{prefix}.{s}"].astype(np.float32)  # noqa: E731
-    factor = get("weight") / np.sqrt(get("running_var") + np.float32(BN_EPSILON))
-    return factor, get("bias") - get("running_mean") * factor
-
-
-def pad_same(x: np.ndarray, kernel: int, stride: int) -> np.ndarray:
-    top, bottom = _same_padding(x.shape[1], kernel, stride)
-    left, right = _same_padding(x.shape[2], kernel, stride)
-    return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
+    weights = [w.astype(np.float32) for w in keras_layout("bn", prefix, state)]
+    return fold_batch_norm(*weights, BN_EPSILON)
 
 
 def conv(x: np.ndarray, kernel: np.ndarray, stride: int) -> np.ndarray:
@@ -42,7 +41,7 @@ def conv(x: np.ndarray, kernel: np.ndarray, stride: int) -> np.ndarray:
     kh, kw, c_in, c_out = kernel.shape
     if kh == 1 and stride == 1:
         return x @ kernel.reshape(c_in, c_out)
-    x = pad_same(x, kh, stride)
+    x = pad_same(x, (kh, kw), (stride, stride))
     n = len(x)
     h, w = (x.shape[1] - kh) // stride + 1, (x.shape[2] - kw) // stride + 1
     patches = [x[:, i : i + h * stride : stride, j : j + w * stride : stride]
@@ -54,7 +53,7 @@ def conv(x: np.ndarray, kernel: np.ndarray, stride: int) -> np.ndarray:
 def depthwise(x: np.ndarray, kernel: np.ndarray, stride: int) -> np.ndarray:
     """Per-channel k x k convolution, "same" padding: a sum over the kernel's offsets."""
     k = kernel.shape[0]
-    x = pad_same(x, k, stride)
+    x = pad_same(x, (k, k), (stride, stride))
     h, w = (x.shape[1] - k) // stride + 1, (x.shape[2] - k) // stride + 1
     out = np.zeros((len(x), h, w, x.shape[-1]), np.float32)
     for i in range(k):
@@ -86,12 +85,11 @@ class EarlyBlocks:
 
     @staticmethod
     def _block(state: dict, prefix: str, stage: Stage, stride: int, channels: int) -> dict:
-        depthwise_kernel = state[f"{prefix}._depthwise_conv.weight"]  # (ch, 1, kh, kw)
         return {
             "expand": (conv_weights(state, f"{prefix}._expand_conv"),
                        folded_bn(state, f"{prefix}._bn0")) if stage.expand != 1 else None,
-            "depthwise": (np.ascontiguousarray(depthwise_kernel[:, 0].transpose(1, 2, 0),
-                                               np.float32), folded_bn(state, f"{prefix}._bn1")),
+            "depthwise": (depthwise_weights(state, f"{prefix}._depthwise_conv"),
+                          folded_bn(state, f"{prefix}._bn1")),
             "project": (conv_weights(state, f"{prefix}._project_conv"),
                         folded_bn(state, f"{prefix}._bn2")),
             "stride": stride,

@@ -231,6 +231,19 @@ def _same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
     return total // 2, total - total // 2
 
 
+def pad_same(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int]) -> np.ndarray:
+    """(N, H, W, C) padded as TF's "same" does (the extra row and column at the end)."""
+    top, bottom = _same_padding(x.shape[1], kernel[0], stride[0])
+    left, right = _same_padding(x.shape[2], kernel[1], stride[1])
+    return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
+
+
+def fold_batch_norm(gamma, beta, mean, variance, epsilon: float) -> tuple[np.ndarray, ...]:
+    """Inference BatchNorm as x * factor + shift."""
+    factor = (gamma / np.sqrt(variance + np.float32(epsilon))).astype(np.float32)
+    return factor, (beta - mean * factor).astype(np.float32)
+
+
 def _conv(cfg: dict, v: list):
     if tuple(cfg.get("dilation_rate", (1, 1))) != (1, 1) or cfg.get("groups", 1) != 1:
         raise Unsupported("dilated or grouped convolution")
@@ -246,9 +259,7 @@ def _conv(cfg: dict, v: list):
 
     def conv(x):
         if padding == "same":
-            top, bottom = _same_padding(x.shape[1], kh, sh)
-            left, right = _same_padding(x.shape[2], kw, sw)
-            x = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
+            x = pad_same(x, (kh, kw), (sh, sw))
         # (N, H', W', C, kh, kw) windows -> one matrix product
         windows = sliding_window_view(x, (kh, kw), axis=(1, 2))[:, ::sh, ::sw]
         n, h, w = windows.shape[:3]
@@ -266,9 +277,7 @@ def _batch_norm(cfg: dict, v: list):
     v = list(v)
     gamma = v.pop(0) if cfg.get("scale", True) else 1.0
     beta = v.pop(0) if cfg.get("center", True) else 0.0
-    mean, variance = v[0], v[1]
-    factor = (gamma / np.sqrt(variance + np.float32(cfg.get("epsilon", 1e-3)))).astype(np.float32)
-    shift = (beta - mean * factor).astype(np.float32)
+    factor, shift = fold_batch_norm(gamma, beta, v[0], v[1], cfg.get("epsilon", 1e-3))
     return lambda x: x * factor + shift
 
 
