@@ -2,13 +2,15 @@
 on the training-split web pictures (never the test split), like the logo stage.
 
     python -m devtools.feature_search lite0@224 lite1@240 lite0@320 [--stages 3 4 5]
+    python -m devtools.feature_search lite1@240 lite1@240:rank --stages 4
 
 For each backbone@size it pools every block of the backbone over the scraped pictures
 (merge's kept rows, each file decoded and resized by imaging.load_image, as in
 web_features), caches that under data/feature_search/, and prints the LOGO mean and
-per-group ROC-AUC of a logistic head (model.logo's leave-one-group-out loop) on the blocks of stages
-1..k for each k and C; then the paired bootstrap (over pictures, within groups) of each
-variant's LOGO mean minus the first one's at stages 1-4, each at its best C. Needs
+per-group ROC-AUC of a logistic head (model.logo's leave-one-group-out loop) on the blocks
+of stages 1..k for each k and C (a variant ending in ":rank": the rank head, model/ranking.py,
+for each alpha); then the paired bootstrap (over pictures, within groups) of each
+variant's LOGO mean minus the first one's at stages 1-4, each at its best C (alpha). Needs
 `make pipeline-offline` run once (data/web, the merge manifest and the scraped files).
 """
 
@@ -22,6 +24,7 @@ import numpy as np
 
 CACHE = Path("data/feature_search")
 CS = (0.0003, 0.001, 0.003)
+ALPHAS = (0.03, 0.1, 0.3, 1.0)  # the rank head's grid (params logo.alpha)
 
 
 def block_features(name: str, size: int, ids: np.ndarray) -> tuple[np.ndarray, list[int]]:
@@ -60,15 +63,15 @@ def block_features(name: str, size: int, ids: np.ndarray) -> tuple[np.ndarray, l
     return np.concatenate(parts), stage
 
 
-def logo_scores(data, x: np.ndarray, C: float) -> np.ndarray:
-    """Out-of-fold logits of the logo stage's logistic recipe on features `x` (rows of
-    the WebSet `data`): model.logo's own loop, on these features instead of the store's."""
-    import dataclasses
-
+def logo_scores(data, x: np.ndarray, C: float, head: str = "logistic") -> np.ndarray:
+    """Out-of-fold logits of the logo stage's logistic recipe (or, head "rank", its
+    rank_early recipe at alpha C) on features `x` (rows of the WebSet `data`):
+    model.logo's own loop, on these features instead of the store's."""
     from model import logo
 
     blocks = dataclasses.replace(data, features={"blocks": x})
-    return logo.leave_one_group_out(blocks, "early", {"C": C}, names=("blocks",))
+    recipe, run = ("rank_early", {"alpha": C}) if head == "rank" else ("early", {"C": C})
+    return logo.leave_one_group_out(blocks, recipe, run, names=("blocks",))
 
 
 def per_group(y, group, scores) -> dict[str, float]:
@@ -105,17 +108,20 @@ def main(argv=None) -> None:
     y, group = data.y, data.group
     best = {}
     for variant in args.variants:
-        name, size = variant.split("@")
+        name, size = variant.split(":")[0].split("@")
+        head = variant.split(":")[1] if ":" in variant else "logistic"
         x, stage = block_features(name, int(size), data.id)
         for k in args.stages:
             cols = np.asarray(stage) <= k
-            runs = {C: logo_scores(data, x[:, cols], C) for C in CS}
+            values = ALPHAS if head == "rank" else CS
+            runs = {C: logo_scores(data, x[:, cols], C, head) for C in values}
             aucs = {C: per_group(y, group, s) for C, s in runs.items()}
             means = {C: float(np.mean(list(a.values()))) for C, a in aucs.items()}
             top = max(means, key=means.get)
             best[f"{variant} stages 1-{k}"] = runs[top]
             folds = " ".join(f"{g} {v:.3f}" for g, v in aucs[top].items())
-            grid = " ".join(f"C={C}: {m:.3f}" for C, m in means.items())
+            setting = "alpha" if head == "rank" else "C"
+            grid = " ".join(f"{setting}={C}: {m:.3f}" for C, m in means.items())
             print(f"{variant} stages 1-{k} ({cols.sum()} features): {grid} | {folds}", flush=True)
     first = f"{args.variants[0]} stages 1-{args.base_stages}"
     base = best.get(first)

@@ -164,7 +164,7 @@ def web_view(*, web_metrics: dict, logo: dict, calibration: dict, backbone: dict
         "architecture": (
             f"EfficientNet-{backbone['backbone'].title()} (ImageNet, frozen) at "
             f"{params.image_size}px, pooled "
-            f"{' + '.join(params.features)} features, logistic regression (C={params.C})"
+            f"{' + '.join(params.features)} features, {_head_words(params)}"
         ),
         "temperature": float(calibration["temperature"]),
         "threshold": 0.5,
@@ -212,3 +212,10 @@ def card(*, views: dict, data: dict, architecture: str) -> dict:
         "revision": git_revision(),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+
+
+def _head_words(web) -> str:
+    """The web head in words, with its one setting."""
+    if web.head == "rank":
+        return f"linear head ranked within each source group (alpha={web.alpha})"
+    return f"logistic regression (C={web.C})"

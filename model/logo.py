@@ -14,7 +14,9 @@ measures the choice. Recipes:
   C: deterministic);
 - early_small: the early features of the picture and of its 32 px copy (a measured
   alternative: serving would need a second backbone call per picture);
-- mlp_early: a small two-layer head on the early features (one run per seed).
+- mlp_early: a small two-layer head on the early features (one run per seed);
+- rank_early: the early features ranked within each group (model/ranking.py), a linear
+  head like the logistic one (one run per alpha: deterministic).
 """
 
 from __future__ import annotations
@@ -24,10 +26,12 @@ import numpy as np
 from dataset.web import WebSet
 from model import container
 from model.intervals import bootstrap, roc_auc
+from model.ranking import ranking
 
 FEATURES = {
     "head": ("head",), "head_mid": ("head", "mid"), "early": ("early",),
     "early_small": ("early", "small_early"), "mlp_early": ("early",),
+    "rank_early": ("early",),
 }  # fmt: skip
 
 
@@ -56,7 +60,9 @@ def logit_of(model, x: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
-def fold_scores(recipe: str, train: WebSet, held: WebSet, *, C=1.0, seed=0, cnn=None, names=None):
+def fold_scores(
+    recipe: str, train: WebSet, held: WebSet, *, C=1.0, alpha=0.1, seed=0, cnn=None, names=None
+):
     """The held-out pictures' logits after training `recipe` on `train` (`names`: the
     feature sets of a logistic recipe, when not the recipe's own)."""
     if recipe == "container":
@@ -65,17 +71,31 @@ def fold_scores(recipe: str, train: WebSet, held: WebSet, *, C=1.0, seed=0, cnn=
     if recipe == "cnn36":
         return cnn36_scores(train, held, cnn, seed)
     names = names or FEATURES[recipe]
+    if recipe.startswith("rank"):
+        model = ranking(alpha).fit(train.x(names), train.y, groupranking__groups=train.group)
+        return model.decision_function(held.x(names))
     model = mlp(seed) if recipe.startswith("mlp") else logistic(C)
     return logit_of(model.fit(train.x(names), train.y), held.x(names))
 
 
 def runs(recipe: str, settings) -> list[dict]:
-    """The runs of a recipe: one per C (logistic recipes), one per seed (stochastic)."""
+    """The runs of a recipe: one per C (logistic recipes) or alpha (rank), one per seed
+    (stochastic)."""
     if recipe in ("head", "head_mid", "early", "early_small"):
         return [{"C": c} for c in settings.C]
+    if recipe == "rank_early":
+        return [{"alpha": a} for a in settings.alpha]
     if recipe in ("mlp_early", "cnn36"):
         return [{"seed": s} for s in settings.seeds]
     return [{}]
+
+
+def shipped(web) -> tuple[str, dict]:
+    """The recipe and run the web view ships (params web.*): its out-of-fold logits
+    are what train_web calibrates on."""
+    if web.head == "rank":
+        return "rank_early", {"alpha": web.alpha}
+    return "head", {"C": web.C}
 
 
 def leave_one_group_out(data: WebSet, recipe: str, run: dict, **options) -> np.ndarray:
@@ -111,7 +131,7 @@ def summarise(recipe: str, results: list[tuple[dict, dict]]) -> dict:
         row["mean"] = _round(float(np.mean(means)))
         row["sd"] = _round(float(np.std(means, ddof=1)))
         row["folds"] = {group: _mean_auc(results, group) for group in results[0][1]["folds"]}
-    else:  # the best C is the recipe's figure: chosen here, on held-out groups
+    else:  # the best C (alpha) is the recipe's figure: chosen here, on held-out groups
         best = int(np.argmax(means))
         row.update(best=results[best][0], mean=means[best], folds=results[best][1]["folds"])
     return row

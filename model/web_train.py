@@ -1,5 +1,6 @@
-"""Train the web view's head: logistic regression on the frozen backbone's features of
-every training-split web picture, calibrated on held-out groups.
+"""Train the web view's head: a linear head (logistic regression, or ranked within each
+source group: model/ranking.py) on the frozen backbone's features of every
+training-split web picture, calibrated on held-out groups.
 
 The temperature and the confidence table come from the logo stage's out-of-fold
 logits: each picture scored by a head that never saw its group, so "of pictures given
@@ -15,6 +16,7 @@ import numpy as np
 from dataset.web import WebSet
 from model.evaluate import fit_temperature, sigmoid
 from model.logo import logistic
+from model.ranking import ranking
 
 MODEL_DIR = Path("data/model_web")
 HEAD_FILE = "head.keras"
@@ -25,9 +27,13 @@ CONFIDENCE_EDGES = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 MIN_RIGHT = 0.7
 
 
-def fit_head(data: WebSet, features: list[str], C: float):
-    """The fitted scikit-learn pipeline (StandardScaler, LogisticRegression)."""
-    return logistic(C).fit(data.x(features), data.y)
+def fit_head(data: WebSet, features: list[str], C: float, head="logistic", alpha=0.1):
+    """The fitted scikit-learn pipeline of params web.*: StandardScaler, then
+    LogisticRegression (C) or GroupRanking (head "rank", alpha)."""
+    x = data.x(features)
+    if head == "rank":
+        return ranking(alpha).fit(x, data.y, groupranking__groups=data.group)
+    return logistic(C).fit(x, data.y)
 
 
 def export_head(fitted):

@@ -36,13 +36,14 @@ def main() -> None:
         row = report["recipes"][recipe]
         spread = f" ± {row['sd']:.3f}" if "sd" in row else ""
         print(f"logo: {recipe:13s} mean ROC-AUC {row['mean']:.3f}{spread}")
-    oof = study.leave_one_group_out(data, "head", {"C": web.C}, names=tuple(web.features))
-    report["shipped"] = {"features": list(web.features), "C": web.C,
+    recipe, run_ = study.shipped(web)
+    oof = study.leave_one_group_out(data, recipe, run_, names=tuple(web.features))
+    report["shipped"] = {"features": list(web.features), "head": web.head, **run_,
                          **study.fold_figures(data, oof, logo.bootstrap)}  # fmt: skip
     METRICS.write_text(json.dumps(report, indent=1) + "\n")
     with atomic_dir(OOF) as temp:
         np.savez(temp / "oof.npz", logit=oof, y=data.y, group=data.group, id=data.id)
-    print(f"logo: shipped recipe ({'+'.join(web.features)}, C={web.C}) mean "
+    print(f"logo: shipped recipe ({web.head} head on {'+'.join(web.features)}, {run_}) mean "
           f"{report['shipped']['mean']:.3f} -> {METRICS}")  # fmt: skip
 
 

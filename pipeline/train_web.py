@@ -1,5 +1,5 @@
 """DVC stage `train_web`: data/web + data/logo -> data/model_web/ (head.keras, the
-logistic-regression head on web.features, and calibration.json: its temperature and
+linear head (web.head) on web.features, and calibration.json: its temperature and
 confidence table, both from leave-one-group-out scores)."""
 
 from __future__ import annotations
@@ -31,15 +31,17 @@ def main() -> None:
         if not np.array_equal(oof["id"], data.id):
             raise DatasetError("data/logo/oof.npz is not of data/web's pictures; run dvc repro")
         calibration = calibrate(oof["logit"], oof["y"])
-    head = export_head(fit_head(data, web.features, web.C))
+    head = export_head(fit_head(data, web.features, web.C, web.head, web.alpha))
     with atomic_dir(MODEL_DIR) as temp:
         head.save(temp / HEAD_FILE)
-        info = {"features": list(web.features), "C": web.C, "n": len(data), **calibration}
+        setting = {"alpha": web.alpha} if web.head == "rank" else {"C": web.C}
+        info = {"features": list(web.features), "head": web.head, **setting, "n": len(data),
+                **calibration}  # fmt: skip
         (temp / CALIBRATION_FILE).write_text(json.dumps(info, indent=1) + "\n")
     print(
         f"train_web: head on {'+'.join(web.features)} of {len(data):,} web pictures "
-        f"(C={web.C}), temperature {calibration['temperature']:.2f} from held-out groups "
-        f"-> {MODEL_DIR}"
+        f"({web.head}, {setting}), temperature {calibration['temperature']:.2f} from "
+        f"held-out groups -> {MODEL_DIR}"
     )
 
 

@@ -126,12 +126,15 @@ class Backbone:
 class Web:
     """The web view (stages backbone, web_features, logo, train_web, evaluate_web):
     a frozen ImageNet backbone's pooled features of the picture resized to image_size,
-    and a logistic-regression head on them."""
+    and a linear head on them: logistic regression (C), or ranked within each source
+    group (rank, alpha: model/ranking.py)."""
 
     backbone: Backbone = field(default_factory=Backbone)
     image_size: int = field(default=240, metadata={"min": 32, "max": 1024})
     features: list[str] = field(default_factory=lambda: ["early"])  # the shipped recipe
+    head: str = one_of("logistic", "rank", default="logistic")
     C: float = field(default=0.001, metadata={"min": 1e-6, "max": 1e6})  # inverse L2 strength
+    alpha: float = field(default=0.1, metadata={"min": 1e-6, "max": 1e6})  # rank's ridge
     batch_size: int = field(default=32, metadata={"min": 1, "max": 4096})
 
     def __post_init__(self):
@@ -143,7 +146,9 @@ class Web:
             )
 
 
-LOGO_RECIPES = ("container", "cnn36", "head", "head_mid", "early", "early_small", "mlp_early")
+LOGO_RECIPES = (
+    "container", "cnn36", "head", "head_mid", "early", "early_small", "mlp_early", "rank_early",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -153,6 +158,7 @@ class Logo:
 
     recipes: list[str] = field(default_factory=lambda: list(LOGO_RECIPES))
     C: list[float] = field(default_factory=lambda: [0.0003, 0.001, 0.003, 0.01])  # per recipe
+    alpha: list[float] = field(default_factory=lambda: [0.1, 0.3, 1.0])  # the rank recipe's
     seeds: list[int] = field(default_factory=lambda: [1, 2, 3])  # stochastic recipes
     cnn_epochs: int = within(1, 1000, 8)  # the cnn36 recipe's epochs
     bootstrap: int = field(default=1000, metadata={"min": 100, "max": 100_000})
@@ -163,8 +169,10 @@ class Logo:
             raise ParamsError(
                 f"logo.recipes must name recipes of {', '.join(LOGO_RECIPES)}, got {self.recipes}"
             )
-        if not self.C or min(self.C) <= 0 or not self.seeds:
-            raise ParamsError("logo.C must list positive numbers and logo.seeds a seed or more")
+        if not self.C or min(self.C) <= 0 or not self.alpha or min(self.alpha) <= 0:
+            raise ParamsError("logo.C and logo.alpha must list positive numbers")
+        if not self.seeds:
+            raise ParamsError("logo.seeds must list a seed or more")
 
 
 MODIFY_KINDS = ("blur", "colour", "copy_move", "paste_ai")

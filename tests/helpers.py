@@ -297,7 +297,7 @@ def write_arrays(folder: Path, name: str, arrays: dict) -> None:
 
 
 TINY_WEB = {"image_size": WEB_SIZE, "batch_size": 8}
-TINY_LOGO = {"C": [1.0], "seeds": [1], "cnn_epochs": 1, "bootstrap": 100}
+TINY_LOGO = {"C": [1.0], "alpha": [1.0], "seeds": [1], "cnn_epochs": 1, "bootstrap": 100}
 
 
 def make_project(root: Path, monkeypatch, **train) -> Path:

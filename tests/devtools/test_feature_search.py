@@ -4,6 +4,7 @@ backbone choice (README "Web pictures")."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from devtools.feature_search import logo_scores, paired_difference, per_group
 from tests.model.test_web import web_set
@@ -18,9 +19,10 @@ def groups_with_signal(tmp_path, n=240, seed=0):
     return web_set(tmp_path, group.tolist(), y.tolist()), x, y, group
 
 
-def test_logo_scores_every_picture_by_a_model_without_its_group(tmp_path):
+@pytest.mark.parametrize("head", ["logistic", "rank"])
+def test_logo_scores_every_picture_by_a_model_without_its_group(tmp_path, head):
     data, x, y, group = groups_with_signal(tmp_path)
-    scores = logo_scores(data, x, C=1.0)
+    scores = logo_scores(data, x, C=1.0, head=head)
     aucs = per_group(y, group, scores)
     assert set(aucs) == {"a", "b", "c"} and min(aucs.values()) > 0.8
 

@@ -306,11 +306,12 @@ def test_fold_figures_per_group_and_their_mean(tmp_path):
     assert figures["folds"]["a"]["n"] == 4 and len(figures["folds"]["a"]["roc_auc_ci"]) == 2
 
 
-def test_runs_are_one_per_C_or_per_seed():
-    settings = SimpleNamespace(C=[0.1, 1.0], seeds=[1, 2, 3])
+def test_runs_are_one_per_C_alpha_or_seed():
+    settings = SimpleNamespace(C=[0.1, 1.0], alpha=[0.3], seeds=[1, 2, 3])
     per_seed = [{"seed": 1}, {"seed": 2}, {"seed": 3}]
-    for recipe in logo.FEATURES:  # logistic recipes are deterministic; an MLP is not
+    for recipe in logo.FEATURES:  # linear recipes are deterministic; an MLP is not
         expected = per_seed if recipe.startswith("mlp") else [{"C": 0.1}, {"C": 1.0}]
+        expected = [{"alpha": 0.3}] if recipe.startswith("rank") else expected
         assert logo.runs(recipe, settings) == expected, recipe
     assert logo.runs("cnn36", settings) == per_seed
     assert logo.runs("container", settings) == [{}]
@@ -372,9 +373,10 @@ def test_calibrate_undoes_overconfident_held_out_logits():
     assert held["n"] == 20000 and 0.5 < held["roc_auc"] < 1 and len(held["roc_auc_ci"]) == 2
 
 
-def test_the_exported_head_gives_scikit_learns_logits(tmp_path):
+@pytest.mark.parametrize("kind", ["logistic", "rank"])
+def test_the_exported_head_gives_scikit_learns_logits(tmp_path, kind):
     data = memorising_set(tmp_path)
-    fitted = fit_head(data, ["head", "mid"], 0.5)
+    fitted = fit_head(data, ["head", "mid"], 0.5, kind, alpha=0.3)
     head = export_head(fitted)
     x = data.x(["head", "mid"])
     np.testing.assert_allclose(head_logits(head, x), fitted.decision_function(x), atol=1e-4)

@@ -20,8 +20,13 @@ from tests.helpers import TINY_LOGO, WEB_SIZE, set_params
 
 
 def web_params(project):
-    """The project's params.yaml web section: the shipped recipe (features, C)."""
+    """The project's params.yaml web section: the shipped recipe (features, head, C or alpha)."""
     return params.load("web", project / "params.yaml")
+
+
+def head_setting(web) -> dict:
+    """The one setting of the shipped head, as the logo and train_web stages record it."""
+    return {"alpha": web.alpha} if web.head == "rank" else {"C": web.C}
 
 
 def test_the_backbone_stage_saves_the_pinned_weights_and_says_where_they_came_from(evaluated):
@@ -69,11 +74,12 @@ def test_logo_reports_every_recipe_per_held_out_group(evaluated):
     for name, row in report["recipes"].items():
         assert set(row["folds"]) == {"held", "seen"}, name
         assert row["mean"] is None or 0 <= row["mean"] <= 1
-        assert len(row["runs"]) == 1  # TINY_LOGO: one C, one seed
+        assert len(row["runs"]) == 1  # TINY_LOGO: one C, one alpha, one seed
     assert report["recipes"]["head"]["best"] == {"C": TINY_LOGO["C"][0]}
     shipped = report["shipped"]
     web = web_params(evaluated)
-    assert (shipped["features"], shipped["C"]) == (list(web.features), web.C)
+    assert (shipped["features"], shipped["head"]) == (list(web.features), web.head)
+    assert head_setting(web).items() <= shipped.items()
     assert {f["n"] for f in shipped["folds"].values()} == set(report["groups"].values())
     with np.load(evaluated / "data/logo/oof.npz") as oof:
         assert oof["id"].tolist() == train.id.tolist()  # train_web checks this alignment
@@ -109,7 +115,8 @@ def test_train_web_calibrates_on_the_out_of_fold_scores(evaluated):
     assert calibration["confidence_table"] == expected["confidence_table"]
     assert calibration["held_out"]["n"] == len(y) == calibration["n"]
     web = web_params(evaluated)
-    assert (calibration["features"], calibration["C"]) == (list(web.features), web.C)
+    assert (calibration["features"], calibration["head"]) == (list(web.features), web.head)
+    assert head_setting(web).items() <= calibration.items()
 
 
 def test_train_web_refuses_scores_of_other_pictures(evaluated, capsys):

@@ -215,3 +215,18 @@ def test_every_duration_and_size_has_a_maximum(tmp_path, section, key, value):
     path.write_text(lines)
     with pytest.raises(ParamsError, match=rf"{section}\.{key} must be at most"):
         params.load(section, path)
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value", "message"),
+    [
+        ("web", "head", "forest", r"^web\.head must be one of"),
+        ("logo", "alpha", [0.1, 0.0], r"^logo\.C and logo\.alpha must list positive numbers"),
+        ("logo", "recipes", ["rank_early", "boost"], r"^logo\.recipes must name recipes of"),
+    ],
+)
+def test_the_web_heads_settings_are_checked(tmp_path, section, key, value, message):
+    raw = copy.deepcopy(SHIPPED)
+    raw[section][key] = value
+    with pytest.raises(ParamsError, match=message):
+        params.load(section, _write(tmp_path, raw))
