@@ -44,9 +44,8 @@ def block_features(name: str, size: int, ids: np.ndarray) -> tuple[np.ndarray, l
     from settings import params
 
     spec = backbone.BACKBONES[name]
-    every = dataclasses.replace(spec, early_stages=tuple(range(1, len(spec.stages) + 1)))
-    backbone.BACKBONES[f"{name}_all"] = every
-    model = backbone.build(f"{name}_all", image_size=size)
+    every = tuple(range(1, len(spec.stages) + 1))
+    model = backbone.build(name, image_size=size, early_stages=every)
     call = tf.function(lambda x: model(tf.cast(x, tf.float32), training=False)["early"])
     groups = {key: k.group for key, k in params.load("scrape").keywords.items()}
     frame = merge.load_manifest(columns=merge.WEB_COLUMNS)

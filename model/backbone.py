@@ -172,13 +172,15 @@ def build(
     state: dict[str, np.ndarray] | None = None,
     image_size: int = 224,
     classifier: bool = False,
+    early_stages: tuple[int, ...] | None = None,
 ) -> keras.Model:
     """The backbone with its ImageNet weights; input float32 pixels 0-255.
 
     Outputs {"head": (N, 1280), "mid": (N, 496), "early": (N, 384)} (pooled
     features), or with
     classifier=True the (N, 1000) ImageNet logits. `state` defaults to the installed
-    .pth (read_state_dict(weights_path(name))).
+    .pth (read_state_dict(weights_path(name))); `early_stages` to the backbone's own
+    (every block of those stages is pooled into "early").
     """
     import keras
 
@@ -201,7 +203,7 @@ def build(
         early = [
             keras.layers.GlobalAveragePooling2D(name=f"block{k}_pool")(block)
             for k, (stage, block) in enumerate(every, 1)
-            if stage in spec.early_stages
+            if stage in (early_stages or spec.early_stages)
         ]
         outputs = {
             "head": head,
