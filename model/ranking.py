@@ -22,6 +22,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
+from model.errors import ModelError
+
 
 class GroupRanking(ClassifierMixin, BaseEstimator):
     """Least-squares ranking of real above ai within each group (labels 1 = real)."""
@@ -35,8 +37,8 @@ class GroupRanking(ClassifierMixin, BaseEstimator):
         pairs = [(x[(groups == g) & (y == 1)], x[(groups == g) & (y == 0)])
                  for g in np.unique(groups)]  # fmt: skip
         pairs = [(real, ai) for real, ai in pairs if len(real) and len(ai)]
-        if not pairs:
-            raise ValueError("GroupRanking needs a group with both real and ai pictures")
+        if not pairs:  # a user's keywords may leave every group with one label
+            raise ModelError("the rank head needs a group with both real and ai pictures")
         scatter, direction = np.zeros((x.shape[1],) * 2), np.zeros(x.shape[1])
         for real, ai in pairs:
             d = real.mean(0) - ai.mean(0)

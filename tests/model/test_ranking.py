@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from model import logo
+from model.errors import ModelError
 from model.intervals import roc_auc
 from model.ranking import GroupRanking, ranking
 
@@ -65,7 +66,7 @@ def test_it_is_deterministic_and_ignores_groups_with_one_label():
 
 def test_without_a_group_of_both_labels_it_says_so():
     x = np.zeros((4, 2))
-    with pytest.raises(ValueError, match="needs a group with both real and ai"):
+    with pytest.raises(ModelError, match="^the rank head needs a group with both real and ai"):
         GroupRanking().fit(x, np.array([1, 1, 0, 0]), np.array(["a", "a", "b", "b"]))
 
 
