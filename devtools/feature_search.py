@@ -37,29 +37,35 @@ def block_features(name: str, size: int, ids: np.ndarray) -> tuple[np.ndarray, l
                 return cached["x"], cached["stage"].tolist()
     import tensorflow as tf
 
-    from dataset import merge
-    from dataset.imaging import load_image
     from model import backbone
-    from model.web_features import scraped_rows
-    from settings import params
 
     spec = backbone.BACKBONES[name]
     every = tuple(range(1, len(spec.stages) + 1))
     model = backbone.build(name, image_size=size, early_stages=every)
     call = tf.function(lambda x: model(tf.cast(x, tf.float32), training=False)["early"])
-    groups = {key: k.group for key, k in params.load("scrape").keywords.items()}
-    frame = merge.load_manifest(columns=merge.WEB_COLUMNS)
-    paths = {row["id"]: row["path"] for row in scraped_rows(frame, groups)}
-    parts = []
-    for start in range(0, len(ids), 32):
-        batch = [load_image(Path(paths[i]).read_bytes(), size) for i in ids[start : start + 32]]
-        parts.append(call(np.stack(batch)).numpy())
+    parts = [call(batch).numpy() for batch in picture_batches(ids, size)]
     stage = [
         k for k, s in enumerate(spec.stages, 1) for _ in range(s.repeats) for _ in range(s.out)
     ]
     CACHE.mkdir(parents=True, exist_ok=True)
     np.savez(path, x=np.concatenate(parts), stage=np.array(stage), id=ids)
     return np.concatenate(parts), stage
+
+
+def picture_batches(ids: np.ndarray, size: int, batch: int = 32):
+    """The scraped pictures `ids` (merge's kept rows), each file decoded and resized by
+    imaging.load_image as in web_features: (batch, size, size, 3) uint8 arrays."""
+    from dataset import merge
+    from dataset.imaging import load_image
+    from model.web_features import scraped_rows
+    from settings import params
+
+    groups = {key: k.group for key, k in params.load("scrape").keywords.items()}
+    frame = merge.load_manifest(columns=merge.WEB_COLUMNS)
+    paths = {row["id"]: row["path"] for row in scraped_rows(frame, groups)}
+    for start in range(0, len(ids), batch):
+        chunk = ids[start : start + batch]
+        yield np.stack([load_image(Path(paths[i]).read_bytes(), size) for i in chunk])
 
 
 def logo_scores(data, x: np.ndarray, C: float, head: str = "logistic") -> np.ndarray:

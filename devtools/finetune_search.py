@@ -5,8 +5,8 @@ leave-one-group-out on the training-split web pictures, never the test split.
 
 The backbone up to stage 3 stays frozen (its output maps are computed once and cached
 under data/feature_search/); stage 4's blocks and the linear head are trained per fold,
-starting from the ImageNet weights and from the shipped logistic head on the frozen
-features (so epoch 0 is the frozen recipe). BatchNorm statistics stay frozen. Every
+starting from the ImageNet weights and from the logistic head (C = 0.001) on the frozen
+features (so epoch 0 is that frozen recipe). BatchNorm statistics stay frozen. Every
 fold trains for the same number of epochs, fixed before looking at a held-out group;
 the figure is the last epoch's LOGO mean, with the spread over seeds (batch order).
 Not a pipeline recipe: it needs the pictures, which the logo stage does not read.
@@ -16,18 +16,17 @@ Needs `make pipeline-offline` run once, like devtools.feature_search.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import numpy as np
 
-from devtools.feature_search import CACHE, per_group
+from devtools.feature_search import CACHE, per_group, picture_batches
 
 NAME, SIZE, TUNED_STAGE = "lite1", 240, 4
 
 
-def frozen_inputs(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def frozen_inputs(full, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(maps entering stage 4, pooled features of every block of stages 1-3) of the
-    pictures `ids`, cached."""
+    pictures `ids` through the backbone `full`, cached."""
     path = CACHE / f"finetune_{NAME}_{SIZE}.npz"
     if path.is_file():
         with np.load(path) as cached:
@@ -36,24 +35,13 @@ def frozen_inputs(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     import keras
     import tensorflow as tf
 
-    from dataset import merge
-    from dataset.imaging import load_image
-    from model import backbone
-    from model.web_features import scraped_rows
-    from settings import params
-
-    full = backbone.build(NAME, image_size=SIZE)
     end = full.get_layer(tuned_stage_input(full)).output
     width = sum(s.out * s.repeats for s in _spec().stages[: TUNED_STAGE - 1])
     front = keras.Model(full.input, [end, full.get_layer("early").output[:, :width]])
     call = tf.function(lambda x: front(tf.cast(x, tf.float32), training=False))
-    groups = {key: k.group for key, k in params.load("scrape").keywords.items()}
-    frame = merge.load_manifest(columns=merge.WEB_COLUMNS)
-    paths = {row["id"]: row["path"] for row in scraped_rows(frame, groups)}
     maps, pooled = [], []
-    for start in range(0, len(ids), 32):
-        batch = [load_image(Path(paths[i]).read_bytes(), SIZE) for i in ids[start : start + 32]]
-        m, p = call(np.stack(batch))
+    for batch in picture_batches(ids, SIZE):
+        m, p = call(batch)
         maps.append(m.numpy().astype(np.float16))
         pooled.append(p.numpy())
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -139,9 +127,9 @@ def main(argv=None) -> None:
     from model import backbone
 
     data = web.load(splits=("train",))
-    maps, pooled = frozen_inputs(data.id)
-    early = data.x(["early"])
     full = backbone.build(NAME, image_size=SIZE)
+    maps, pooled = frozen_inputs(full, data.id)
+    early = data.x(["early"])
     means = []
     for seed in args.seeds:
         scores = np.zeros((args.epochs + 1, len(data)))
