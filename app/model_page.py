@@ -71,10 +71,16 @@ def view_section(name: str, view: dict, sets: dict) -> None:
     st.subheader(f"{VIEW_TITLES[name]}: {view['kind']}s")
     size = view["image_size"]
     how = f"the picture resized to {size}×{size} pixels"
+    if view.get("crops"):
+        how = (
+            f"up to {view['crops']} squares of the picture (as many as cover its longer side), "
+            f"each resized to {size}×{size} pixels without stretching it"
+        )
     if name == "web":
         how += (
             f", through an ImageNet network ({view['backbone']['name']}, weights from "
             f"{view['backbone']['package']} {view['backbone']['version']}) and a linear head"
+            f"{' on the mean of their features' if view.get('crops') else ''}"
         )
     st.markdown(f"**Input:** {how}.")
     mine = [sets[key] for key in VIEW_SETS[name] if key in sets]

@@ -7,8 +7,9 @@ data/web/ holds
   tells (format, file bytes, width and height as stored, JPEG quality) for the
   container-only baseline;
 - features.npz: the backbone's pooled features of each picture as served
-  (`head`, `mid`, `early`), and of the same picture shrunk to SMALL_SIDE first
-  (`small_head`, ...): what the web view makes of a small copy;
+  (`head`, `mid`, `early`; the mean over its square crops, dataset.views.square_crops),
+  and of the same picture shrunk to SMALL_SIDE first (`small_head`, ...): what the
+  web view makes of a small copy;
 - small.npy: (N, S, S, 3) uint8, the CIFAKE view's input of that small copy, so the
   36x36 CNN is measured on the same small pictures;
 - summary.json: counts per split and group, and the files that failed to decode.
@@ -155,16 +156,20 @@ def file_columns(data: bytes, row: dict) -> dict:
     )  # fmt: skip
 
 
-def views_of(data: bytes, size: int, whole_size: int) -> tuple[np.ndarray, ...]:
-    """One decode, three inputs: the web view's (size x size), and of the picture
-    shrunk to SMALL_SIDE the web view's and the CIFAKE view's (whole_size). ImageError
-    (one line) for a file that is not a usable picture."""
+def views_of(data: bytes, size: int, whole_size: int, crops: int) -> tuple[np.ndarray, ...]:
+    """One decode, three inputs: the web view's square crops (k, size, size, 3), and of
+    the picture shrunk to SMALL_SIDE the web view's crops and the CIFAKE view's
+    (whole_size). ImageError (one line) for a file that is not a usable picture."""
     from dataset.imaging import decode_image, resize_image
-    from dataset.views import shrink
+    from dataset.views import shrink, square_crops
 
     rgb = decode_image(data, shrink_to=size)
     small = shrink(rgb, SMALL_SIDE)
-    return resize_image(rgb, size), resize_image(small, size), resize_image(small, whole_size)
+    return (
+        square_crops(rgb, size, crops),
+        square_crops(small, size, crops),
+        resize_image(small, whole_size),
+    )
 
 
 def _summary(arrays: dict, failed: dict) -> dict:

@@ -2,16 +2,26 @@
 on the training-split web pictures (never the test split), like the logo stage.
 
     python -m devtools.feature_search lite0@224 lite1@240 lite0@320 [--stages 3 4 5]
-    python -m devtools.feature_search lite1@240 lite1@240:rank --stages 4
+    python -m devtools.feature_search lite1@240:rank lite1@240/crops3:rank --stages 4
+    python -m devtools.feature_search lite1@240:rank lite1@240/crops1:rank \
+        lite1@240/crops3:rank lite1@240/short:rank --stages 4 --aspect
 
-For each backbone@size it pools every block of the backbone over the scraped pictures
-(merge's kept rows, each file decoded and resized by imaging.load_image, as in
-web_features), caches that under data/feature_search/, and prints the LOGO mean and
+For each backbone@size[/geometry] it pools every block of the backbone over the scraped
+pictures (merge's kept rows, each file decoded by imaging.decode_image), caches that
+under data/feature_search/, and prints the LOGO mean and
 per-group ROC-AUC of a logistic head (model.logo's leave-one-group-out loop) on the blocks
 of stages 1..k for each k and C (a variant ending in ":rank": the rank head, model/ranking.py,
 for each alpha); then the paired bootstrap (over pictures, within groups) of each
-variant's LOGO mean minus the first one's at stages 1-4, each at its best C (alpha). Needs
-`make pipeline-offline` run once (data/web, the merge manifest and the scraped files).
+variant's LOGO mean minus the first one's at stages 1-4, each at its best C (alpha).
+`--aspect` adds each group's ROC-AUC on its square pictures alone and on its oblong ones
+alone, where the shape of the picture cannot tell the labels apart.
+
+Geometry, what the backbone is shown: squash (default) the picture resized to a square
+(imaging.load_image, the web view before crops); cropsK up to K squares along the
+longer side, features averaged (dataset.views.square_crops, the web view's params
+web.crops); short the picture with its shorter side at `size`, aspect kept, one
+call each (not served: its cost grows with the aspect ratio). Needs `make
+pipeline-offline` run once (data/web, the merge manifest and the scraped files).
 """
 
 from __future__ import annotations
@@ -27,10 +37,11 @@ CS = (0.0003, 0.001, 0.003)
 ALPHAS = (0.03, 0.1, 0.3, 1.0)  # the rank head's grid (params logo.alpha)
 
 
-def block_features(name: str, size: int, ids: np.ndarray) -> tuple[np.ndarray, list[int]]:
+def block_features(name: str, size: int, ids: np.ndarray, geometry: str = "squash"):
     """(N, channels of every block) pooled features of the pictures `ids`, and the
-    stage of each channel, cached per backbone and size."""
-    path = CACHE / f"{name}_{size}.npz"
+    stage of each channel, cached per backbone, size and geometry."""
+    suffix = "" if geometry == "squash" else f"_{geometry}"
+    path = CACHE / f"{name}_{size}{suffix}.npz"
     if path.is_file():
         with np.load(path) as cached:
             if np.array_equal(cached["id"], ids):
@@ -41,9 +52,16 @@ def block_features(name: str, size: int, ids: np.ndarray) -> tuple[np.ndarray, l
 
     spec = backbone.BACKBONES[name]
     every = tuple(range(1, len(spec.stages) + 1))
-    model = backbone.build(name, image_size=size, early_stages=every)
-    call = tf.function(lambda x: model(tf.cast(x, tf.float32), training=False)["early"])
-    parts = [call(batch).numpy() for batch in picture_batches(ids, size)]
+    shape = None if geometry == "short" else size
+    model = backbone.build(name, image_size=shape, early_stages=every)
+    call = tf.function(
+        lambda x: model(tf.cast(x, tf.float32), training=False)["early"], reduce_retracing=True
+    )
+    if geometry == "squash":
+        parts = [call(batch).numpy() for batch in picture_batches(ids, size)]
+    else:
+        parts = [call(views).numpy().mean(axis=0, keepdims=True)
+                 for views in picture_views(ids, size, geometry)]  # fmt: skip
     stage = [
         k for k, s in enumerate(spec.stages, 1) for _ in range(s.repeats) for _ in range(s.out)
     ]
@@ -53,19 +71,44 @@ def block_features(name: str, size: int, ids: np.ndarray) -> tuple[np.ndarray, l
 
 
 def picture_batches(ids: np.ndarray, size: int, batch: int = 32):
-    """The scraped pictures `ids` (merge's kept rows), each file decoded and resized by
-    imaging.load_image as in web_features: (batch, size, size, 3) uint8 arrays."""
-    from dataset import merge
+    """The scraped pictures `ids` (merge's kept rows), each file decoded and squashed to
+    a square by imaging.load_image: (batch, size, size, 3) uint8 arrays."""
     from dataset.imaging import load_image
+
+    paths = picture_paths()
+    for start in range(0, len(ids), batch):
+        chunk = ids[start : start + batch]
+        yield np.stack([load_image(Path(paths[i]).read_bytes(), size) for i in chunk])
+
+
+def picture_views(ids: np.ndarray, size: int, geometry: str):
+    """Each picture of `ids` as (k, h, w, 3) uint8 inputs: its square crops (cropsK) or
+    the picture with its shorter side resized to `size` (short)."""
+    import cv2
+
+    from dataset.imaging import decode_image, interpolation_for
+    from dataset.views import square_crops
+
+    paths = picture_paths()
+    for i in ids:
+        rgb = decode_image(Path(paths[i]).read_bytes(), shrink_to=size)
+        if geometry.startswith("crops"):
+            yield square_crops(rgb, size, int(geometry.removeprefix("crops")))
+            continue
+        scale = size / min(rgb.shape[:2])
+        wide = (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale))
+        yield cv2.resize(rgb, wide, interpolation=interpolation_for(shrinking=scale < 1))[None]
+
+
+def picture_paths() -> dict[str, str]:
+    """Merge's kept scraped pictures: id -> file path."""
+    from dataset import merge
     from model.web_features import scraped_rows
     from settings import params
 
     groups = {key: k.group for key, k in params.load("scrape").keywords.items()}
     frame = merge.load_manifest(columns=merge.WEB_COLUMNS)
-    paths = {row["id"]: row["path"] for row in scraped_rows(frame, groups)}
-    for start in range(0, len(ids), batch):
-        chunk = ids[start : start + batch]
-        yield np.stack([load_image(Path(paths[i]).read_bytes(), size) for i in chunk])
+    return {row["id"]: row["path"] for row in scraped_rows(frame, groups)}
 
 
 def logo_scores(data, x: np.ndarray, C: float, head: str = "logistic") -> np.ndarray:
@@ -101,11 +144,40 @@ def paired_difference(y, group, base, other, resamples=1000, seed=0) -> tuple[fl
     return float(np.mean(diffs)), float(low), float(high)
 
 
+def parse_variant(variant: str) -> tuple[str, int, str, str]:
+    """ "lite1@240/crops3:rank" -> ("lite1", 240, "crops3", "rank"); geometry squash and
+    head logistic when not given."""
+    picture, _, head = variant.partition(":")
+    backbone_size, _, geometry = picture.partition("/")
+    name, size = backbone_size.split("@")
+    geometry = geometry or "squash"
+    if geometry not in ("squash", "short") and not geometry.removeprefix("crops").isdigit():
+        raise SystemExit(f"unknown geometry {geometry!r}: squash, cropsK or short")
+    return name, int(size), geometry, head or "logistic"
+
+
+def by_aspect(data, scores: np.ndarray, least: int = 15) -> str:
+    """Each group's ROC-AUC on its square pictures alone and its oblong ones alone (where
+    both labels have at least `least` pictures)."""
+    from sklearn.metrics import roc_auc_score
+
+    width, height = data.file_width, data.file_height
+    square = np.abs(np.maximum(width, height) / np.minimum(width, height) - 1) < 0.02
+    parts = []
+    for g in sorted(set(data.group)):
+        for shape, subset in (("square", square), ("oblong", ~square)):
+            rows = (data.group == g) & subset
+            if min(np.sum(data.y[rows] == 0), np.sum(data.y[rows] == 1)) >= least:
+                parts.append(f"{g} {shape} {roc_auc_score(data.y[rows], scores[rows]):.3f}")
+    return " | ".join(parts)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("variants", nargs="+", help="backbone@size, e.g. lite1@240")
     parser.add_argument("--stages", nargs="+", type=int, default=[3, 4, 5])
     parser.add_argument("--base-stages", type=int, default=4, help="the first variant's")
+    parser.add_argument("--aspect", action="store_true", help="square and oblong apart too")
     args = parser.parse_args(argv)
     from dataset import web
 
@@ -113,9 +185,8 @@ def main(argv=None) -> None:
     y, group = data.y, data.group
     best = {}
     for variant in args.variants:
-        name, size = variant.split(":")[0].split("@")
-        head = variant.split(":")[1] if ":" in variant else "logistic"
-        x, stage = block_features(name, int(size), data.id)
+        name, size, geometry, head = parse_variant(variant)
+        x, stage = block_features(name, size, data.id, geometry)
         for k in args.stages:
             cols = np.asarray(stage) <= k
             values = ALPHAS if head == "rank" else CS
@@ -128,6 +199,8 @@ def main(argv=None) -> None:
             setting = "alpha" if head == "rank" else "C"
             grid = " ".join(f"{setting}={C}: {m:.3f}" for C, m in means.items())
             print(f"{variant} stages 1-{k} ({cols.sum()} features): {grid} | {folds}", flush=True)
+            if args.aspect:
+                print(f"  {by_aspect(data, runs[top])}", flush=True)
     first = f"{args.variants[0]} stages 1-{args.base_stages}"
     base = best.get(first)
     if base is None:

@@ -156,6 +156,7 @@ def web_view(*, web_metrics: dict, logo: dict, calibration: dict, backbone: dict
         "kind": "web picture",
         "calibrated_on": f"web pictures of groups held out of training ({groups})",
         "image_size": params.image_size,
+        "crops": params.crops,
         "features": list(params.features),
         "backbone": {
             "name": backbone["backbone"],
@@ -170,8 +171,10 @@ def web_view(*, web_metrics: dict, logo: dict, calibration: dict, backbone: dict
         "threshold": 0.5,
         "uncertain_band": calibration.get("uncertain_band"),
         "preprocessing": (
-            f"dataset.imaging.load_image: decoded and resized to "
-            f"{params.image_size}x{params.image_size} (the whole picture)"
+            f"dataset.views.square_crops: decoded, up to {params.crops} squares of the "
+            f"shorter side along the longer side, each resized to "
+            f"{params.image_size}x{params.image_size}; the head reads the mean of their "
+            f"features (the mean of their logits: the head is linear)"
         ),
         "metrics": {
             # the headline: every training picture scored by a head that never saw its

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from dataset.views import WEB, WHOLE
+from dataset.imaging import resize_image
+from dataset.views import WEB, WHOLE, square_crops
 from model import published
 from model.classes import probabilities
 from model.errors import ModelError
@@ -30,6 +31,7 @@ class View:
     def __init__(self, name: str, spec: dict, engine):
         self.name, self.spec, self.engine = name, spec, engine
         self.size = int(spec["image_size"])
+        self.crops = spec.get("crops")  # the web view's squares per picture, at most
         self.temperature = float(spec["temperature"])
         self.threshold = float(spec["threshold"])
         self.ela = spec.get("input") == "rgb+ela"
@@ -58,6 +60,13 @@ class View:
                 for i in range(0, len(batch), self.chunk)
             ]
         ).astype(np.float64)
+
+    def pixels(self, rgb: np.ndarray) -> np.ndarray:
+        """A decoded picture as this view's input rows (k, S, S, 3): its square crops
+        (the web view, dataset.views.square_crops), or the picture resized to S x S."""
+        if self.crops:
+            return square_crops(rgb, self.size, self.crops)
+        return resize_image(rgb, self.size)[None]
 
     def p_real(self, logits) -> np.ndarray:
         return published.calibrate(logits, self.temperature)

@@ -44,7 +44,10 @@ The card (check_card fills the defaults marked =):
                     metrics.small_web {n, accuracy, roc_auc}: web test pictures shrunk
                     to 32 px, what a small picture that is not CIFAKE's can expect
   views.web         the same keys, and backbone {name, package, version, file,
-                    sha256}, features (e.g. ["early"]), kind = "web picture",
+                    sha256}, features (e.g. ["early"]), crops = null (the picture
+                    squashed to S x S, cards before crops) or k: up to k squares
+                    (dataset.views.square_crops), p_real from the mean of their
+                    logits (the web head is linear), kind = "web picture",
                     uncertain_band (the "not sure" width measured on held-out groups),
                     calibrated_on ("web ..."), metrics.logo {mean, folds {group: {n,
                     roc_auc, roc_auc_ci}}}, metrics.confidence_table [{low, high, n,
@@ -238,6 +241,9 @@ def _check_web(view: dict, where: str) -> None:
         raise ModelError(
             f"{CARD_FILE}: {where}.backbone must give {', '.join(BACKBONE_KEYS)} as text"
         )
+    crops = view.get("crops")
+    if crops is not None:
+        _integer(crops, f"{where}.crops", 1)
     features = view.get("features")
     if not isinstance(features, list) or not features or not set(features) <= set(FEATURES):
         raise ModelError(

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dataset.imaging import decode_image, resize_image
+from dataset.imaging import decode_image
 from dataset.views import WEB, WHOLE
 from model import published, region_map
 from model.classes import MODIFIED
@@ -164,12 +164,11 @@ class Predictor:
         rgb = decode_image(data, shrink_to=self._decode_side, **limits)
         name = published.route(rgb.shape[0], rgb.shape[1], self.card)
         made_for = published.kind_of(rgb.shape[0], rgb.shape[1], self.card)
-        view = self.views[name]
-        pixels = resize_image(rgb, view.size)
+        rows = self.views[name].pixels(rgb)
         if name == WHOLE:
-            inputs = self.model_input(pixels[None])
+            inputs, pixels = self.model_input(rows), rows[0]
         else:
-            inputs, pixels = pixels[None], None
+            inputs, pixels = rows, None
         return Prepared(name, inputs, pixels, time.perf_counter() - start, made_for)
 
     def score(self, items: list[Prepared]) -> list[Prediction]:
@@ -185,7 +184,9 @@ class Predictor:
             offset = 0
             for i in mine:
                 n = len(items[i].inputs)
-                part = logits[offset : offset + n]
+                # A web picture's crops: the mean of their logits is the linear head on
+                # the mean of their features, which is what it was trained on.
+                part = logits[offset : offset + n].mean(axis=0, keepdims=True)
                 offset += n
                 p_real = float(view.p_real(part)[0])
                 ms = (items[i].seconds + share) * 1000

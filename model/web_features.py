@@ -1,5 +1,6 @@
 """The web view's features: a frozen backbone's pooled outputs (model/backbone.py) of
-pictures at its input size, computed by direct tf.function calls in fixed-size chunks.
+pictures at its input size, computed by direct tf.function calls in fixed-size chunks,
+and averaged over each picture's square crops (dataset.views.square_crops).
 
 The web_features stage runs it over the scraped pictures (dataset/web.py stores the
 result) and serving composes the same backbone with the published head (model/web_view.py),
@@ -49,11 +50,20 @@ def scraped_rows(frame, groups: dict[str, str]) -> list[dict]:
     ]
 
 
+def mean_per_picture(extractor: Extractor, crops: list[np.ndarray], batch_size: int) -> dict:
+    """The backbone's features of each picture's crops (a list of (k, S, S, 3)), averaged
+    over its crops: {name: (len(crops), D)}."""
+    features = extractor(np.concatenate(crops), batch_size)
+    starts = np.cumsum([0] + [len(c) for c in crops[:-1]])
+    counts = np.array([len(c) for c in crops])[:, None]
+    return {name: np.add.reduceat(x, starts) / counts for name, x in features.items()}
+
+
 def store_features(rows: list[dict], extractor: Extractor, batch_size: int, whole_size: int,
-                   out=None):  # fmt: skip
+                   crops: int, out=None):  # fmt: skip
     """Decode each row's file once (dataset.web.views_of), run the backbone on the
-    picture and on its small copy batch by batch, and write data/web/ (or `out`)
-    atomically."""
+    picture's square crops and on its small copy's batch by batch, and write data/web/
+    (or `out`) atomically."""
     from pathlib import Path
 
     from dataset import web as store
@@ -67,8 +77,8 @@ def store_features(rows: list[dict], extractor: Extractor, batch_size: int, whol
     small, batch, failed = [], [], {}
 
     def flush():
-        full = extractor(np.stack([b[0] for b in batch]), batch_size)
-        shrunk = extractor(np.stack([b[1] for b in batch]), batch_size)
+        full = mean_per_picture(extractor, [b[0] for b in batch], batch_size)
+        shrunk = mean_per_picture(extractor, [b[1] for b in batch], batch_size)
         for name in full:
             features.setdefault(name, []).append(full[name])
             features.setdefault(f"small_{name}", []).append(shrunk[name])
@@ -77,7 +87,7 @@ def store_features(rows: list[dict], extractor: Extractor, batch_size: int, whol
     for row in bar(rows, desc="web_features"):
         data = Path(row["path"]).read_bytes()
         try:
-            full, small_full, small_whole = store.views_of(data, extractor.size, whole_size)
+            full, small_full, small_whole = store.views_of(data, extractor.size, whole_size, crops)
         except ImageError as e:
             failed[row["id"]] = str(e)
             continue

@@ -20,7 +20,7 @@ def main() -> None:
     rows = scraped_rows(frame, {name: k.group for name, k in scrape.keywords.items()})
     backbone, info = load_backbone()
     extractor = Extractor(backbone, info["image_size"])
-    summary = store_features(rows, extractor, web.batch_size, whole_size)
+    summary = store_features(rows, extractor, web.batch_size, whole_size, web.crops)
     groups = ", ".join(sorted({g for s in summary["counts"].values() for g in s}))
     print(
         f"web_features: {summary['pictures']:,} web pictures ({len(summary['failed'])} failed) "

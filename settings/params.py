@@ -125,12 +125,13 @@ class Backbone:
 @dataclass(frozen=True)
 class Web:
     """The web view (stages backbone, web_features, logo, train_web, evaluate_web):
-    a frozen ImageNet backbone's pooled features of the picture resized to image_size,
-    and a linear head on them: logistic regression (C), or ranked within each source
-    group (rank, alpha: model/ranking.py)."""
+    a frozen ImageNet backbone's pooled features of the picture in up to `crops` squares,
+    each resized to image_size (their mean), and a linear head on them: logistic
+    regression (C), or ranked within each source group (rank, alpha: model/ranking.py)."""
 
     backbone: Backbone = field(default_factory=Backbone)
     image_size: int = field(default=240, metadata={"min": 32, "max": 1024})
+    crops: int = field(default=3, metadata={"min": 1, "max": 8})  # squares per picture, at most
     features: list[str] = field(default_factory=lambda: ["early"])  # the shipped recipe
     head: str = one_of("logistic", "rank", default="logistic")
     C: float = field(default=0.001, metadata={"min": 1e-6, "max": 1e6})  # inverse L2 strength

@@ -136,6 +136,7 @@ def whole_view(**changes) -> dict:
 
 
 WEB_SIZE = 64  # the tests' web view: the backbone is convolutional, and 64 px keeps it fast
+WEB_CROPS = 3  # squares per picture, at most: params.yaml web.crops (test_params checks it)
 
 
 @functools.cache
@@ -152,6 +153,7 @@ def web_view(**changes) -> dict:
     view = {
         "file": "web_head.keras",
         "image_size": WEB_SIZE,
+        "crops": WEB_CROPS,
         "features": ["head", "mid"],
         "backbone": installed_backbone(),
         "temperature": 1.5,
@@ -504,7 +506,8 @@ def make_web_store(pictures: Path, out: Path, n: int = 48) -> Path:
     from model.web_view import load_backbone
 
     model, info = load_backbone()
-    store_features(web_rows(pictures, n), Extractor(model, info["image_size"]), 8, 36, out=out)
+    store_features(web_rows(pictures, n), Extractor(model, info["image_size"]), 8, 36, WEB_CROPS,
+                   out=out)  # fmt: skip
     return out
 
 

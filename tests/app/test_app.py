@@ -707,6 +707,12 @@ def test_model_page_renders_each_view(env):
         "(animals, art)."
     ) in captions
     assert "after calibration 0.012" in captions  # ECE, in the calibration expander
+    inputs = [m.value for m in at.markdown if m.value.startswith("**Input:**")]
+    assert inputs[0] == "**Input:** the picture resized to 36×36 pixels."
+    assert inputs[1].startswith(
+        f"**Input:** up to 3 squares of the picture (as many as cover its longer side), each "
+        f"resized to {WEB_SIZE}×{WEB_SIZE} pixels without stretching it, through an ImageNet"
+    ) and inputs[1].endswith("and a linear head on the mean of their features.")
     charts = at.get("vega_lite_chart")
     assert len(charts) >= 4  # confusion, ROC, reliability, data counts
     tables_shown = [d.value for d in at.dataframe]

@@ -27,6 +27,7 @@ from dataset.imaging import decode_image, load_image, sniff_format
 from model.web_features import store_features
 from tests.helpers import (
     ROOT,
+    WEB_CROPS,
     StubExtractor,
     TerminalStream,
     descendants,
@@ -576,7 +577,7 @@ def test_each_data_step_shows_a_bar_on_a_terminal_only(tmp_path, monkeypatch, te
     run_preprocess(tmp_path)
     (tmp_path / "web-pictures").mkdir()
     rows = web_rows(tmp_path / "web-pictures", n=6)
-    store_features(rows, StubExtractor(), 4, 36, out=tmp_path / "web")
+    store_features(rows, StubExtractor(), 4, 36, WEB_CROPS, out=tmp_path / "web")
     shown = stream.getvalue()
     steps = ("cifake: repack", "merge: decode + hash", "preprocess: resize", "web_features")
     if terminal:

@@ -34,3 +34,30 @@ def test_paired_difference_is_zero_against_itself_and_positive_for_a_better_scor
     assert paired_difference(y, group, good, good, resamples=50) == (0.0, 0.0, 0.0)
     mean, low, high = paired_difference(y, group, noisy, good, resamples=200)
     assert 0 < low <= mean <= high
+
+
+def test_a_variant_names_backbone_size_geometry_and_head():
+    from devtools.feature_search import parse_variant
+
+    assert parse_variant("lite1@240") == ("lite1", 240, "squash", "logistic")
+    assert parse_variant("lite1@240/crops3:rank") == ("lite1", 240, "crops3", "rank")
+    assert parse_variant("lite0@224/short") == ("lite0", 224, "short", "logistic")
+    with pytest.raises(SystemExit, match="unknown geometry"):
+        parse_variant("lite1@240/stretch")
+
+
+def test_by_aspect_scores_square_and_oblong_pictures_apart(tmp_path):
+    import dataclasses
+
+    from devtools.feature_search import by_aspect
+
+    data, x, y, group = groups_with_signal(tmp_path)
+    oblong = np.arange(len(y)) % 2 == 1
+    data = dataclasses.replace(
+        data, file_width=np.where(oblong, 300, 200), file_height=np.full(len(y), 200)
+    )
+    parts = by_aspect(data, x[:, 0]).split(" | ")
+    assert [p.rsplit(" ", 1)[0] for p in parts] == [
+        f"{g} {shape}" for g in "abc" for shape in ("square", "oblong")
+    ]
+    assert all(float(p.rsplit(" ", 1)[1]) > 0.8 for p in parts)

@@ -23,6 +23,7 @@ from model.serve import Predictor, sigmoid
 from tests.helpers import (
     GAIN,
     SIZE,
+    WEB_CROPS,
     WEB_SIZE,
     make_image,
     publish_tiny,
@@ -278,18 +279,30 @@ def test_routing_uses_the_decoded_size_not_a_reduced_jpeg_decode(predictor):
     assert predictor.predict_bytes(make_image(30, 65, seed=1)).view == "web"  # the longer side
 
 
-def test_the_web_view_is_one_call_on_the_whole_picture_resized(predictor):
-    """decode -> resize to the web view's size (dataset.imaging.load_image) -> one call of
-    backbone + head -> temperature; no patches, no heat map."""
-    from dataset.imaging import load_image
+def test_the_web_view_is_one_call_on_the_pictures_square_crops(predictor):
+    """decode -> the picture's square crops at the web view's size (dataset.views) -> one
+    call of backbone + head -> the mean of their logits -> temperature; no heat map."""
+    from dataset.imaging import decode_image
+    from dataset.views import square_crops
 
     web = predictor.views["web"]
     for data in (make_image(400, 250, fmt="PNG", seed=5), make_image(90, 300, seed=6)):
-        pixels = load_image(data, WEB_SIZE)
-        expected = sigmoid(web.logits(pixels[None])[0] / 1.5)  # card temperature 1.5
+        crops = square_crops(decode_image(data), WEB_SIZE, WEB_CROPS)
+        assert len(crops) > 1
+        expected = sigmoid(web.logits(crops).mean() / 1.5)  # card temperature 1.5
         got = predictor.predict_bytes(data)
         assert got.p_real == pytest.approx(expected, abs=1e-6)
         assert got.pixels is None and getattr(got, "patch_p_real", None) is None
+
+
+def test_a_card_from_before_crops_squashes_the_picture_as_it_was_trained(tmp_path):
+    from dataset.imaging import load_image
+
+    folder = publish_tiny(tmp_path, card=tiny_card(views={"web": web_view(crops=None)}))
+    predictor = Predictor.load(folder, uncertain_band=0.2, warm_up=False)
+    data = make_image(400, 250, fmt="PNG", seed=5)
+    expected = sigmoid(predictor.views["web"].logits(load_image(data, WEB_SIZE)[None])[0] / 1.5)
+    assert predictor.predict_bytes(data).p_real == pytest.approx(expected, abs=1e-6)
 
 
 def test_the_web_view_tells_pictures_apart(predictor):

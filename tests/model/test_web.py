@@ -19,6 +19,7 @@ from model import logo
 from model.errors import ModelError
 from model.web_train import calibrate, confidence_table, export_head, fit_head, head_logits
 from tests.helpers import (
+    WEB_CROPS,
     WEB_SIZE,
     StubExtractor,
     installed_backbone,
@@ -145,20 +146,19 @@ def test_a_truncated_file_is_one_line(tmp_path, name):
 
 
 def test_views_of_decodes_once_into_the_three_inputs():
-    from dataset.imaging import load_image
-    from dataset.views import shrink
+    from dataset.imaging import decode_image, resize_image
+    from dataset.views import shrink, square_crops
 
     data = make_image(300, 200, fmt="PNG", seed=2)
-    full, small_full, small_whole = store.views_of(data, 64, 36)
-    assert full.shape == small_full.shape == (64, 64, 3) and small_whole.shape == (36, 36, 3)
-    np.testing.assert_array_equal(full, load_image(data, 64))  # what serving feeds the web view
-    from dataset.imaging import decode_image, resize_image
-
-    small = shrink(decode_image(data), store.SMALL_SIDE)
+    full, small_full, small_whole = store.views_of(data, 64, 36, WEB_CROPS)
+    assert full.shape == small_full.shape == (2, 64, 64, 3) and small_whole.shape == (36, 36, 3)
+    rgb = decode_image(data)
+    np.testing.assert_array_equal(full, square_crops(rgb, 64, WEB_CROPS))  # what serving feeds
+    small = shrink(rgb, store.SMALL_SIDE)
     assert max(small.shape[:2]) == store.SMALL_SIDE
     np.testing.assert_array_equal(small_whole, resize_image(small, 36))
     with pytest.raises(ImageError):
-        store.views_of(b"<html>not a picture</html>", 64, 36)
+        store.views_of(b"<html>not a picture</html>", 64, 36, WEB_CROPS)
 
 
 def jpeg_at(quality: int) -> bytes:
@@ -194,32 +194,34 @@ def test_store_features_keeps_rows_aligned_and_records_failures(tmp_path):
     rows = web_rows(tmp_path, n=7)
     (tmp_path / "p3.png").write_bytes(b"GIF89a broken")
     extractor = StubExtractor(size=16)
-    summary = store_features(rows, extractor, 2, 36, out=tmp_path / "web")
+    summary = store_features(rows, extractor, 2, 36, WEB_CROPS, out=tmp_path / "web")
     data = store.load(tmp_path / "web")
     assert summary["failed"].keys() == {"scraped/k/3"} and len(data) == 6
     assert "scraped/k/3" not in data.id.tolist()
     for i, picture_id in enumerate(data.id):
         row = next(r for r in rows if r["id"] == picture_id)
         full, small_full, small_whole = store.views_of(
-            (tmp_path / f"p{picture_id.rsplit('/', 1)[1]}.png").read_bytes(), 16, 36
+            (tmp_path / f"p{picture_id.rsplit('/', 1)[1]}.png").read_bytes(), 16, 36, WEB_CROPS
         )
+        assert len(full) > 1  # every made-up picture is oblong: the mean of its squares
         assert data.features["head"][i, 0] == pytest.approx(full.mean(), rel=1e-5)
         assert data.features["small_head"][i, 0] == pytest.approx(small_full.mean(), rel=1e-5)
         np.testing.assert_array_equal(data.small[i], small_whole)
         assert (data.y[i], data.group[i]) == (row["label"], row["group"])
-    assert max(extractor.calls) <= 2  # in batches of batch_size, the remainder flushed too
+    # in batches of batch_size pictures (their squares), the remainder flushed too
+    assert max(extractor.calls) <= 2 * WEB_CROPS
 
 
 def test_store_features_with_nothing_usable_is_one_line(tmp_path):
     from model.web_features import store_features
 
     with pytest.raises(DatasetError, match="run the scrape stages"):
-        store_features([], StubExtractor(), 2, 36, out=tmp_path / "web")
+        store_features([], StubExtractor(), 2, 36, WEB_CROPS, out=tmp_path / "web")
     rows = web_rows(tmp_path, n=2)
     for row in rows:
         Path(row["path"]).write_bytes(b"nothing")
     with pytest.raises(DatasetError, match="none of the 2 scraped pictures decoded"):
-        store_features(rows, StubExtractor(), 2, 36, out=tmp_path / "web")
+        store_features(rows, StubExtractor(), 2, 36, WEB_CROPS, out=tmp_path / "web")
     assert not (tmp_path / "web").exists()
 
 
@@ -433,7 +435,7 @@ def test_compose_gives_the_heads_logits_on_the_backbones_features(lite0, names):
     served = compose(lite0, head, names)
     published.check_model(served, "web", published.check_view("web", web_view(features=names)))
     pixels = np.stack([
-        np.asarray(store.views_of(make_image(200 + 20 * s, 150, seed=s), WEB_SIZE, 36)[0])
+        store.views_of(make_image(200 + 20 * s, 150, seed=s), WEB_SIZE, 36, WEB_CROPS)[0][0]
         for s in range(3)
     ] + [np.zeros((WEB_SIZE, WEB_SIZE, 3), np.uint8)])  # fmt: skip
     logit = keras.Model(served.input, served.get_layer("logit").output)
@@ -453,7 +455,7 @@ def test_served_p_real_is_the_pipelines_for_the_same_bytes(lite0, tmp_path):
 
     (tmp_path / "pictures").mkdir()
     rows = web_rows(tmp_path / "pictures", n=12)
-    store_features(rows, Extractor(lite0, WEB_SIZE), 5, 36, out=tmp_path / "web")
+    store_features(rows, Extractor(lite0, WEB_SIZE), 5, 36, WEB_CROPS, out=tmp_path / "web")
     data = store.load(tmp_path / "web")
     features = shipped_features()  # params.yaml web.features
     head = export_head(fit_head(data, features, 1.0))

@@ -221,6 +221,8 @@ def test_every_duration_and_size_has_a_maximum(tmp_path, section, key, value):
     ("section", "key", "value", "message"),
     [
         ("web", "head", "forest", r"^web\.head must be one of"),
+        ("web", "crops", 0, r"^web\.crops must be at least 1"),
+        ("web", "crops", 1.5, r"^web\.crops must be"),
         ("logo", "alpha", [0.1, 0.0], r"^logo\.C and logo\.alpha must list positive numbers"),
         ("logo", "recipes", ["rank_early", "boost"], r"^logo\.recipes must name recipes of"),
     ],
