@@ -158,18 +158,20 @@ def parse_variant(variant: str) -> tuple[str, int, str, str]:
 
 def by_aspect(data, scores: np.ndarray, least: int = 15) -> str:
     """Each group's ROC-AUC on its square pictures alone and its oblong ones alone (where
-    both labels have at least `least` pictures)."""
+    both labels have at least `least` pictures), and their mean: a figure the picture's
+    shape cannot help."""
     from sklearn.metrics import roc_auc_score
 
     width, height = data.file_width, data.file_height
     square = np.abs(np.maximum(width, height) / np.minimum(width, height) - 1) < 0.02
-    parts = []
+    parts, aucs = [], []
     for g in sorted(set(data.group)):
         for shape, subset in (("square", square), ("oblong", ~square)):
             rows = (data.group == g) & subset
             if min(np.sum(data.y[rows] == 0), np.sum(data.y[rows] == 1)) >= least:
-                parts.append(f"{g} {shape} {roc_auc_score(data.y[rows], scores[rows]):.3f}")
-    return " | ".join(parts)
+                aucs.append(roc_auc_score(data.y[rows], scores[rows]))
+                parts.append(f"{g} {shape} {aucs[-1]:.3f}")
+    return " | ".join(parts) + f" | one-shape mean {np.mean(aucs):.3f}"
 
 
 def main(argv=None) -> None:

@@ -56,7 +56,8 @@ def test_by_aspect_scores_square_and_oblong_pictures_apart(tmp_path):
     data = dataclasses.replace(
         data, file_width=np.where(oblong, 300, 200), file_height=np.full(len(y), 200)
     )
-    parts = by_aspect(data, x[:, 0]).split(" | ")
+    *parts, mean = by_aspect(data, x[:, 0]).split(" | ")
+    assert mean.startswith("one-shape mean ")
     assert [p.rsplit(" ", 1)[0] for p in parts] == [
         f"{g} {shape}" for g in "abc" for shape in ("square", "oblong")
     ]
