@@ -17,6 +17,7 @@ def main() -> None:
     from dataset import web as store
     from dataset.atomic import atomic_dir
     from dataset.errors import DatasetError
+    from model.logo import shipped
     from model.web_train import (
         CALIBRATION_FILE,
         HEAD_FILE,
@@ -34,7 +35,7 @@ def main() -> None:
     head = export_head(fit_head(data, web.features, web.C, web.head, web.alpha))
     with atomic_dir(MODEL_DIR) as temp:
         head.save(temp / HEAD_FILE)
-        setting = {"alpha": web.alpha} if web.head == "rank" else {"C": web.C}
+        _, setting = shipped(web)  # the run whose out-of-fold logits calibrate it
         info = {"features": list(web.features), "head": web.head, **setting, "n": len(data),
                 **calibration}  # fmt: skip
         (temp / CALIBRATION_FILE).write_text(json.dumps(info, indent=1) + "\n")
