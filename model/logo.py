@@ -71,11 +71,21 @@ def fold_scores(
     if recipe == "cnn36":
         return cnn36_scores(train, held, cnn, seed)
     names = names or FEATURES[recipe]
+    if recipe.startswith("mlp"):
+        return logit_of(mlp(seed).fit(train.x(names), train.y), held.x(names))
     if recipe.startswith("rank"):
-        model = ranking(alpha).fit(train.x(names), train.y, groupranking__groups=train.group)
-        return model.decision_function(held.x(names))
-    model = mlp(seed) if recipe.startswith("mlp") else logistic(C)
-    return logit_of(model.fit(train.x(names), train.y), held.x(names))
+        return fit_linear(train, names, head="rank", alpha=alpha).decision_function(held.x(names))
+    return logit_of(fit_linear(train, names, C=C), held.x(names))
+
+
+def fit_linear(train: WebSet, names, *, head: str = "logistic", C=1.0, alpha=0.1):
+    """The linear head fitted on the feature sets `names` of `train`: StandardScaler,
+    then LogisticRegression (C) or, head "rank", GroupRanking within train's groups
+    (alpha). The logo recipes and train_web's shipped head both fit it here."""
+    x = train.x(names)
+    if head == "rank":
+        return ranking(alpha).fit(x, train.y, groupranking__groups=train.group)
+    return logistic(C).fit(x, train.y)
 
 
 def runs(recipe: str, settings) -> list[dict]:

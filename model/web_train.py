@@ -15,8 +15,7 @@ import numpy as np
 
 from dataset.web import WebSet
 from model.evaluate import fit_temperature, sigmoid
-from model.logo import logistic
-from model.ranking import ranking
+from model.logo import fit_linear
 
 MODEL_DIR = Path("data/model_web")
 HEAD_FILE = "head.keras"
@@ -28,12 +27,9 @@ MIN_RIGHT = 0.7
 
 
 def fit_head(data: WebSet, features: list[str], C: float, head="logistic", alpha=0.1):
-    """The fitted scikit-learn pipeline of params web.*: StandardScaler, then
-    LogisticRegression (C) or GroupRanking (head "rank", alpha)."""
-    x = data.x(features)
-    if head == "rank":
-        return ranking(alpha).fit(x, data.y, groupranking__groups=data.group)
-    return logistic(C).fit(x, data.y)
+    """The fitted scikit-learn pipeline of params web.* (model.logo.fit_linear):
+    StandardScaler, then LogisticRegression (C) or GroupRanking (head "rank", alpha)."""
+    return fit_linear(data, features, head=head, C=C, alpha=alpha)
 
 
 def export_head(fitted):

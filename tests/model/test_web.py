@@ -509,6 +509,8 @@ def test_a_card_made_with_other_backbone_weights_is_refused(tmp_path, changes, n
         (web_view(features=["tail"]), "views.web.features must list"),
         (web_view(features=[]), "views.web.features must list"),
         (web_view(input="rgb+ela"), "views.web.input 'rgb+ela' is not supported"),
+        (web_view(crops=0), "views.web.crops must be an integer of at least 1, got 0"),
+        (web_view(crops="3"), "views.web.crops must be an integer of at least 1"),
     ],
 )
 def test_a_web_view_without_its_backbone_or_features_is_refused(view, needle):
