@@ -65,9 +65,10 @@ def block_features(name: str, size: int, ids: np.ndarray, geometry: str = "squas
     stage = [
         k for k, s in enumerate(spec.stages, 1) for _ in range(s.repeats) for _ in range(s.out)
     ]
+    x = np.concatenate(parts)
     CACHE.mkdir(parents=True, exist_ok=True)
-    np.savez(path, x=np.concatenate(parts), stage=np.array(stage), id=ids)
-    return np.concatenate(parts), stage
+    np.savez(path, x=x, stage=np.array(stage), id=ids)
+    return x, stage
 
 
 def picture_batches(ids: np.ndarray, size: int, batch: int = 32):
